@@ -1,0 +1,74 @@
+"""Shared helpers for benchmarks: machine description and writing results files.
+
+Every benchmark writes ``benchmarks/results/<name>.md`` (a table with the exact command,
+machine and date) and ``benchmarks/results/<name>.json`` (the raw records).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> dict[str, Any]:
+    """Where and with what a benchmark ran."""
+    info = {
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def write_results(name: str, payload: dict[str, Any], table: str, notes: str = "") -> Path:
+    """Write ``<name>.json`` (``payload`` plus the machine) and ``<name>.md``; return the md path."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    machine = machine_info()
+    (RESULTS_DIR / f"{name}.json").write_text(
+        json.dumps({**payload, "machine": machine}, indent=2) + "\n"
+    )
+    lines = [
+        f"# Benchmark: {name}",
+        "",
+        f"- command: `{machine['command']}`",
+        f"- date: {machine['date']}",
+        f"- machine: {machine['cpu']}, {machine['cores']} cores "
+        f"({machine['torch_threads']} torch threads), {machine['platform']}"
+        + (f", GPU {machine['gpu']}" if "gpu" in machine else ""),
+        f"- software: Python {machine['python']}, torch {machine['torch']}",
+        "",
+        table.rstrip(),
+        "",
+    ]
+    if notes:
+        lines += [notes.rstrip(), ""]
+    md = RESULTS_DIR / f"{name}.md"
+    md.write_text("\n".join(lines))
+    return md
