@@ -48,7 +48,7 @@ def machine_info() -> dict[str, Any]:
 
 
 def write_results(name: str, payload: dict[str, Any], table: str, notes: str = "") -> Path:
-    """Write ``<name>.json`` (``payload`` plus the machine) and ``<name>.md``; return the md path."""
+    """Write ``<name>.json`` (``payload`` + machine) and ``<name>.md``; return the md path."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     machine = machine_info()
     (RESULTS_DIR / f"{name}.json").write_text(

@@ -14,18 +14,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
-from pathlib import Path
 
 import torch
+from common import write_results  # benchmarks/ is on sys.path when run as a script
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 from torch.utils.benchmark import Timer
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_results  # noqa: E402
-
-from unshift.nn import grad_reverse  # noqa: E402
+from unshift.nn import grad_reverse
 
 SHAPE = (256, 4096)
 
