@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/grl_sign_demo.py
+	$(BIN)/python examples/moons_demo.py
 
 test: $(STAMP)
 	$(BIN)/ruff check .

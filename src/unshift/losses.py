@@ -107,7 +107,8 @@ class AdversarialLoss(nn.Module):
     Progress: with ``max_steps`` set, each call in training mode uses λ at the current progress
     and then advances it by ``1 / max_steps`` (capped at 1). Without ``max_steps`` the caller
     sets ``adv.progress`` (the trainer does). ``last_coeff`` and ``last_domain_accuracy`` hold
-    the λ used and the discriminator's accuracy on the last batch.
+    the λ used and the discriminator's accuracy on the last batch (``last_accuracy`` holds the
+    latter as a 0-dim tensor, read without a device sync).
 
     Parameters
     ----------
@@ -143,7 +144,7 @@ class AdversarialLoss(nn.Module):
         self.steps_done = 0
         self._progress_set = False
         self.last_coeff = 0.0
-        self._last_accuracy: Tensor | None = None
+        self.last_accuracy: Tensor | None = None
 
     @property
     def progress(self) -> float:
@@ -160,7 +161,7 @@ class AdversarialLoss(nn.Module):
     @property
     def last_domain_accuracy(self) -> float:
         """Discriminator accuracy on the last batch (NaN before the first call)."""
-        return math.nan if self._last_accuracy is None else float(self._last_accuracy)
+        return math.nan if self.last_accuracy is None else float(self.last_accuracy)
 
     def _check_features(self, features: Tensor, what: str) -> Tensor:
         if features.ndim > 2:
@@ -174,7 +175,8 @@ class AdversarialLoss(nn.Module):
             raise ValueError(f"AdversarialLoss got an empty batch of {what}")
         return features
 
-    def forward(self, features: Tensor, other: Tensor) -> Tensor:
+    def _pair(self, features: Tensor, other: Tensor) -> tuple[Tensor, Tensor, int | None]:
+        """Both call forms as ``(features (N, F), domain ids (N,), n_src or None)``."""
         if other.is_floating_point():
             f_src = self._check_features(features, "source features")
             f_tgt = self._check_features(other, "target features")
@@ -186,11 +188,32 @@ class AdversarialLoss(nn.Module):
                     torch.ones(f_tgt.shape[0], dtype=torch.long, device=feats.device),
                 ]
             )
-        else:
-            feats = self._check_features(features, "features")
-            domains = other
-            n_src = None
+            return feats, domains, n_src
+        return self._check_features(features, "features"), other, None
 
+    def _domain_term(self, feats: Tensor, domains: Tensor, n_src: int | None) -> Tensor:
+        """Discriminator logits on ``feats``, reduced to the mean of per-domain mean losses."""
+        logits = self.discriminator(feats)
+        if n_src is None:
+            _check_domains(logits, domains)
+            expected = 1 if self.num_domains == 2 else self.num_domains
+            if logits.shape[1] != expected:
+                raise ValueError(
+                    f"discriminator returned {logits.shape[1]} logits; expected {expected} "
+                    f"for {self.num_domains} domains"
+                )
+        losses = _per_sample_domain_loss(logits, domains)
+        self.last_accuracy = _domain_accuracy(logits.detach(), domains)
+        if n_src is not None:
+            return 0.5 * (losses[:n_src].mean() + losses[n_src:].mean())
+        k = self.num_domains
+        sums = losses.new_zeros(k).index_add_(0, domains, losses)
+        counts = losses.new_zeros(k).index_add_(0, domains, torch.ones_like(losses))
+        present = (counts > 0).to(losses.dtype)
+        return (sums / counts.clamp(min=1) * present).sum() / present.sum()
+
+    def forward(self, features: Tensor, other: Tensor) -> Tensor:
+        feats, domains, n_src = self._pair(features, other)
         coeff = self.grl.current_coeff()
         if self.training and self.max_steps is None and not self._progress_set and coeff == 0:
             warnings.warn(
@@ -200,31 +223,19 @@ class AdversarialLoss(nn.Module):
                 stacklevel=2,
             )
             self._progress_set = True
-        logits = self.discriminator(self.grl(feats))
-        if n_src is None:
-            _check_domains(logits, domains)
-            if logits.shape[1] != (1 if self.num_domains == 2 else self.num_domains):
-                raise ValueError(
-                    f"discriminator returned {logits.shape[1]} logits; expected "
-                    f"{1 if self.num_domains == 2 else self.num_domains} for "
-                    f"{self.num_domains} domains"
-                )
-        losses = _per_sample_domain_loss(logits, domains)
-        if n_src is not None:
-            loss = 0.5 * (losses[:n_src].mean() + losses[n_src:].mean())
-        else:
-            k = self.num_domains
-            sums = losses.new_zeros(k).index_add_(0, domains, losses)
-            counts = losses.new_zeros(k).index_add_(0, domains, torch.ones_like(losses))
-            present = (counts > 0).to(losses.dtype)
-            loss = (sums / counts.clamp(min=1) * present).sum() / present.sum()
-
+        loss = self._domain_term(self.grl(feats), domains, n_src)
         self.last_coeff = float(coeff)
-        self._last_accuracy = _domain_accuracy(logits.detach(), domains)
         if self.training and self.max_steps is not None:
             self.steps_done += 1
             self.grl.progress = min(self.steps_done / self.max_steps, 1.0)
         return loss
+
+    def discriminator_loss(self, features: Tensor, other: Tensor) -> Tensor:
+        """The same domain loss on detached features and without the GRL: a loss for the
+        discriminator alone (alternating updates). Same call forms as ``forward``; progress
+        does not advance."""
+        feats, domains, n_src = self._pair(features.detach(), other.detach())
+        return self._domain_term(feats, domains, n_src)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, num_domains={self.num_domains}"

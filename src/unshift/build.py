@@ -1,0 +1,154 @@
+"""From a config to the objects that run it: data, method, trainer; and back from a run dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from unshift.config import RunConfig, load_config
+from unshift.data.domains import Domain, TaskData
+from unshift.data.files import load_npz
+from unshift.data.moons import rotated_moons
+from unshift.errors import ConfigError, DataError, RunDirError
+from unshift.methods import DANN, Method, SourceOnly
+from unshift.models import mlp
+from unshift.nn import DomainDiscriminator
+from unshift.runs import RunDir
+from unshift.schedules import schedule_from_config
+from unshift.trainer import OptimizerSpec, Trainer
+
+
+def _standardize(data: TaskData) -> TaskData:
+    """Scale every domain by the source training mean and standard deviation."""
+    x = torch.cat([d.x for d in data.sources])
+    mean, std = x.mean(0), x.std(0).clamp(min=1e-8)
+
+    def scaled(d: Domain | None) -> Domain | None:
+        return None if d is None else Domain((d.x - mean) / std, d.y, d.name)
+
+    return TaskData(
+        sources=[scaled(d) for d in data.sources],  # type: ignore[misc]
+        targets=[scaled(d) for d in data.targets],  # type: ignore[misc]
+        num_classes=data.num_classes,
+        source_test=scaled(data.source_test),
+        target_test=scaled(data.target_test),
+        meta=data.meta,
+    )
+
+
+def _npz_task(cfg: RunConfig) -> TaskData:
+    d = cfg.data
+    source = load_npz(d.source, labelled=True)  # type: ignore[arg-type]
+    target = load_npz(d.target, labelled=False)  # type: ignore[arg-type]
+    source_test = load_npz(d.source_test) if d.source_test else None
+    target_test = load_npz(d.target_test) if d.target_test else None
+    assert source.y is not None
+    if int(source.y.min()) < 0:
+        raise DataError(f"{d.source}: labels must be >= 0; got {int(source.y.min())}")
+    if len(torch.unique(source.y)) < 2:
+        raise DataError(f"{d.source}: the source labels hold a single class; need at least 2")
+    num_classes = int(source.y.max()) + 1
+    task = TaskData([source], [target], num_classes, source_test, target_test, {"task": "npz"})
+    return _standardize(task) if d.standardize else task
+
+
+def build_data(cfg: RunConfig) -> TaskData:
+    """The task the config names, with sources swapped for labelled target data for
+    ``target_only``."""
+    if cfg.data.name == "moons":
+        d = cfg.data
+        data = rotated_moons(d.angle, d.n_train, d.n_test, d.noise, seed=cfg.seed)
+        if d.standardize:
+            data = _standardize(data)
+    else:
+        data = _npz_task(cfg)
+    if cfg.method.name == "target_only":
+        if any(t.y is None for t in data.targets):
+            raise DataError("method target_only needs labelled target training data")
+        data = TaskData(
+            sources=list(data.targets),
+            targets=list(data.targets),
+            num_classes=data.num_classes,
+            source_test=data.source_test,
+            target_test=data.target_test,
+            meta=data.meta,
+        )
+    return data
+
+
+def build_method(cfg: RunConfig, data: TaskData) -> Method:
+    """The method and its networks, sized from the data, initialised from ``cfg.seed``."""
+    torch.manual_seed(cfg.seed)
+    in_features = int(torch.tensor(data.input_shape).prod())
+    width = cfg.model.hidden[-1]
+    features = mlp(in_features, cfg.model.hidden, cfg.model.activation)
+    head = nn.Linear(width, data.num_classes)
+    if cfg.method.name in ("source_only", "target_only"):
+        return SourceOnly(features, head)
+    disc = cfg.method.discriminator
+    try:
+        schedule = schedule_from_config(cfg.method.schedule)
+    except ValueError as err:
+        raise ConfigError(f"bad value for config key 'method.schedule': {err}") from None
+    return DANN(
+        features,
+        head,
+        feature_dim=width,
+        discriminator=DomainDiscriminator(
+            width,
+            data.num_domains,
+            hidden=disc.hidden,
+            batch_norm=disc.batch_norm,
+            dropout=disc.dropout,
+        ),
+        schedule=schedule,
+        num_domains=data.num_domains,
+        separate_passes=cfg.method.separate_passes,
+        k_d=cfg.method.k_d,
+    )
+
+
+def build_trainer(cfg: RunConfig, run_dir: str | Path | None) -> Trainer:
+    o, t = cfg.optim, cfg.trainer
+    return Trainer(
+        max_steps=t.steps,
+        batch_size=t.batch_size,
+        optimizer=OptimizerSpec(
+            name=o.name,
+            lr=o.lr,
+            momentum=o.momentum,
+            weight_decay=o.weight_decay,
+            betas=(o.betas[0], o.betas[1]),
+            lr_schedule=o.lr_schedule,
+            lr_alpha=o.lr_alpha,
+            lr_beta=o.lr_beta,
+        ),
+        seed=cfg.seed,
+        run_dir=run_dir,
+        log_every=t.log_every,
+        eval_every=t.eval_every,
+        checkpoint_every=t.checkpoint_every,
+        accelerator=t.accelerator,
+        devices=t.devices,
+        precision=t.precision,
+        strategy=t.strategy,
+        num_nodes=t.num_nodes,
+        progress_bar=t.progress_bar,
+    )
+
+
+def load_run(run_dir: str | Path) -> tuple[RunConfig, TaskData, Method]:
+    """The config, data and trained method of a finished (or checkpointed) run, on CPU."""
+    run = RunDir(run_dir).require(checkpoint=True)
+    cfg = load_config(run.config)
+    data = build_data(cfg)
+    method = build_method(cfg, data)
+    try:
+        state = torch.load(run.checkpoint, map_location="cpu", weights_only=True)
+        method.load_state_dict(state["model"])
+    except (RuntimeError, KeyError, OSError) as err:
+        raise RunDirError(f"cannot load the checkpoint {run.checkpoint}: {err}") from None
+    method.eval()
+    return cfg, data, method

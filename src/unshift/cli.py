@@ -1,0 +1,170 @@
+"""The ``unshift`` command: ``train``, ``eval`` and ``report``.
+
+Bad input (config, data, run directory) ends with one line ``error: ...`` on stderr and exit
+code 2; a loss that turns NaN/Inf ends with exit code 3 and the last good checkpoint kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from unshift.build import build_data, build_method, build_trainer, load_run
+from unshift.config import RunConfig, load_config, to_yaml
+from unshift.errors import ConfigError, TrainingDiverged, UnshiftError
+from unshift.runs import RunDir
+
+EXIT_BAD_INPUT = 2
+EXIT_DIVERGED = 3
+
+EPILOG = """examples:
+  unshift train configs/moons/dann.yaml --set seed=1 --set data.angle=50
+  unshift train configs/moons/dann.yaml --run-dir runs/dann --set trainer.steps=500
+  unshift train --resume runs/dann          # continue a killed run
+  unshift eval runs/dann
+  unshift report runs/dann --baseline runs/source_only
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="unshift",
+        description="Adversarial unsupervised domain adaptation (DANN, source-only baselines).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser(
+        "train",
+        help="train a model from a YAML config",
+        description="Train from a YAML config (see configs/), writing a run directory with the "
+        "resolved config, metrics.jsonl, checkpoints, final.json and report.md.",
+    )
+    train.add_argument("config", nargs="?", help="YAML config file, e.g. configs/moons/dann.yaml")
+    train.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config value by its dotted key, e.g. --set seed=2 --set "
+        "data.angle=50 (repeatable; values are read as YAML)",
+    )
+    train.add_argument(
+        "--run-dir",
+        help="where to write the run (default: a new folder under runs/)",
+    )
+    train.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR from its last checkpoint, with its own config; it "
+        "ends with the same metrics as an uninterrupted run",
+    )
+
+    ev = sub.add_parser(
+        "eval",
+        help="evaluate a run's final model on its test sets",
+        description="Load RUN_DIR's checkpoint, print source/target test accuracy and write "
+        "eval.json in RUN_DIR.",
+    )
+    ev.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
+
+    rep = sub.add_parser(
+        "report",
+        help="(re)write a run's report.md and plots",
+        description="Write RUN_DIR/report.md with curves, the confusion matrix and, for 2-D "
+        "data, decision boundaries.",
+    )
+    rep.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
+    rep.add_argument(
+        "--baseline",
+        metavar="RUN_DIR",
+        help="another run (e.g. source-only) to draw beside this one",
+    )
+    return parser
+
+
+def _default_run_dir(config_path: str | None, cfg: RunConfig) -> Path:
+    stem = Path(config_path).stem if config_path else "run"
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{stem}-{cfg.method.name}-seed{cfg.seed}-{stamp}"
+
+
+def train(args: argparse.Namespace) -> int:
+    if args.resume:
+        run = RunDir(args.resume).require(checkpoint=True)
+        cfg = load_config(run.config)
+        if args.config or args.overrides:
+            asked = load_config(args.config, args.overrides) if args.config else None
+            if args.overrides or (asked is not None and asked != cfg):
+                raise ConfigError(
+                    f"--resume continues {run.path} with its own config.yaml; drop CONFIG and "
+                    "--set (they differ from it)"
+                )
+        run_dir = run.path
+    else:
+        if not args.config:
+            raise ConfigError("train needs a CONFIG file (or --resume RUN_DIR)")
+        cfg = load_config(args.config, args.overrides)
+        run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(args.config, cfg)
+    data = build_data(cfg)
+    method = build_method(cfg, data)
+    trainer = build_trainer(cfg, run_dir)
+    if trainer.is_writer and not args.resume:
+        RunDir(run_dir).create()
+        RunDir(run_dir).config.write_text(to_yaml(cfg))
+    final = trainer.fit(method, data, resume=bool(args.resume))
+    if trainer.is_writer:
+        from unshift.report.report import write_report
+
+        report = write_report(run_dir, cfg.report.baseline)
+        summary = ", ".join(
+            f"{k} {final[k]:.4f}" for k in ("source_acc", "target_acc") if k in final
+        )
+        print(f"{cfg.method.name}: {summary} ({final['steps']} steps, {final['wall_s']:.1f} s)")
+        print(f"run directory: {run_dir}\nreport: {report}")
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    cfg, data, method = load_run(args.run_dir)
+    trainer = build_trainer(cfg, None)
+    scores = trainer.evaluate(method, data)
+    out = RunDir(args.run_dir).path / "eval.json"
+    out.write_text(json.dumps(scores, indent=2) + "\n")
+    for role in ("source", "target"):
+        if f"{role}_acc" in scores:
+            print(f"{role} test accuracy: {scores[f'{role}_acc']:.4f}")
+    print(f"written: {out}")
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    from unshift.report.report import write_report
+
+    print(f"report: {write_report(args.run_dir, args.baseline)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    commands = {"train": train, "eval": evaluate, "report": report}
+    try:
+        return commands[args.command](args)
+    except UnshiftError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except TrainingDiverged as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_DIVERGED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def entry_point() -> None:
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""Typed run configs: YAML files in ``configs/`` plus ``key=value`` overrides.
+
+The schema is a tree of dataclasses; OmegaConf merges a YAML file and dotted overrides into it
+and rejects unknown keys and values of the wrong type. Range checks follow in
+:func:`validate`. Every failure is a :class:`~unshift.errors.ConfigError` with one line naming
+the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import (
+    ConfigAttributeError,
+    ConfigKeyError,
+    OmegaConfBaseException,
+    ValidationError,
+)
+
+from unshift.errors import ConfigError
+
+METHODS = ("source_only", "target_only", "dann")
+DATASETS = ("moons", "npz")
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
+
+
+@dataclass
+class DataConfig:
+    """Which task. ``moons``: rotated two moons (``angle`` in degrees, ``n_train``/``n_test``
+    per domain, ``noise``). ``npz``: files with arrays ``X`` and ``y`` at ``source``, ``target``
+    and optional ``source_test``/``target_test`` (the target file's ``y`` is never trained on
+    except by ``target_only``)."""
+
+    name: str = "moons"
+    angle: float = 35.0
+    n_train: int = 300
+    n_test: int = 1000
+    noise: float = 0.1
+    source: str | None = None
+    target: str | None = None
+    source_test: str | None = None
+    target_test: str | None = None
+    standardize: bool = False
+
+
+@dataclass
+class ModelConfig:
+    """An MLP feature extractor (``hidden`` widths, ``activation`` relu|tanh|sigmoid) and a
+    linear label head."""
+
+    name: str = "mlp"
+    hidden: list[int] = field(default_factory=lambda: [32, 32])
+    activation: str = "relu"
+
+
+@dataclass
+class DiscriminatorConfig:
+    """The domain discriminator ``G_d`` (see :class:`~unshift.nn.DomainDiscriminator`)."""
+
+    hidden: list[int] = field(default_factory=lambda: [32])
+    batch_norm: bool = False
+    dropout: float = 0.0
+
+
+@dataclass
+class MethodConfig:
+    """``source_only``, ``target_only`` (train on labelled target data: the upper bound) or
+    ``dann``. For DANN: the λ ``schedule`` (a schedule config), ``separate_passes``, ``k_d``
+    (0: joint updates; ``k >= 1``: alternating) and the discriminator."""
+
+    name: str = "dann"
+    schedule: dict[str, Any] = field(
+        default_factory=lambda: {"name": "dann_lambda", "gamma": 10.0, "lo": 0.0, "hi": 1.0}
+    )
+    separate_passes: bool = False
+    k_d: int = 0
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+
+
+@dataclass
+class OptimConfig:
+    """``sgd`` or ``adam``; ``lr_schedule`` ``dann`` (``lr / (1 + alpha p)^beta``) or
+    ``constant``."""
+
+    name: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    lr_schedule: str = "dann"
+    lr_alpha: float = 10.0
+    lr_beta: float = 0.75
+
+
+@dataclass
+class TrainerConfig:
+    """Loop length and periods (in steps; 0: never), and Fabric's device settings."""
+
+    steps: int = 1000
+    batch_size: int = 64
+    log_every: int = 10
+    eval_every: int = 0
+    checkpoint_every: int = 100
+    accelerator: str = "cpu"
+    devices: int = 1
+    precision: str = "32-true"
+    strategy: str = "auto"
+    num_nodes: int = 1
+    progress_bar: bool | None = None
+
+
+@dataclass
+class ReportConfig:
+    """``baseline``: a run directory whose model is drawn beside this one (2-D data)."""
+
+    baseline: str | None = None
+
+
+@dataclass
+class RunConfig:
+    """A whole run."""
+
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    method: MethodConfig = field(default_factory=MethodConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+
+
+def _explain(err: OmegaConfBaseException) -> str:
+    key = getattr(err, "full_key", None) or "?"
+    msg = str(err).splitlines()[0]
+    if isinstance(err, (ConfigKeyError, ConfigAttributeError)):
+        hint = msg.split(". ", 1)[1] if ". Did you mean" in msg else ""
+        return f"unknown config key '{key}'" + (f" ({hint})" if hint else "")
+    if isinstance(err, ValidationError):
+        return f"bad value for config key '{key}': {msg}"
+    return f"config error at '{key}': {msg}"
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        content = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"config file {path} is not valid YAML{where}") from err
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys to values")
+    return content
+
+
+def _parse_override(item: str) -> tuple[str, Any]:
+    if "=" not in item:
+        raise ConfigError(f"--set takes key=value; got '{item}'")
+    key, text = item.split("=", 1)
+    if not key:
+        raise ConfigError(f"--set takes key=value; got '{item}'")
+    try:
+        value = yaml.safe_load(text) if text else None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"--set {key}: cannot read the value '{text}'") from err
+    return key.strip(), value
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
+    """The YAML file at ``path`` (if any) with ``key=value`` ``overrides`` applied, validated."""
+    schema = OmegaConf.structured(RunConfig)
+    try:
+        merged: DictConfig = schema
+        if path is not None:
+            merged = OmegaConf.merge(merged, _read_yaml(Path(path)))  # type: ignore[assignment]
+        for item in overrides or []:
+            key, value = _parse_override(item)
+            OmegaConf.update(merged, key, value, merge=True, force_add=False)
+        config: RunConfig = OmegaConf.to_object(merged)  # type: ignore[assignment]
+    except OmegaConfBaseException as err:
+        raise ConfigError(_explain(err)) from None
+    validate(config)
+    return config
+
+
+def validate(config: RunConfig) -> None:
+    """Range and choice checks that types alone cannot express."""
+    checks: list[tuple[bool, str]] = [
+        (config.method.name in METHODS, f"method.name must be one of {list(METHODS)}"),
+        (config.data.name in DATASETS, f"data.name must be one of {list(DATASETS)}"),
+        (config.model.name == "mlp", "model.name must be 'mlp'"),
+        (config.model.activation in ACTIVATIONS, f"model.activation: one of {list(ACTIVATIONS)}"),
+        (config.optim.name in ("sgd", "adam"), "optim.name must be 'sgd' or 'adam'"),
+        (config.optim.lr > 0, "optim.lr must be > 0"),
+        (config.optim.lr_schedule in ("dann", "constant"), "optim.lr_schedule: dann|constant"),
+        (config.trainer.steps >= 1, "trainer.steps must be >= 1"),
+        (config.trainer.batch_size >= 1, "trainer.batch_size must be >= 1"),
+        (config.trainer.devices >= 1, "trainer.devices must be >= 1"),
+        (config.method.k_d >= 0, "method.k_d must be >= 0"),
+        (0 <= config.method.discriminator.dropout < 1, "method.discriminator.dropout in [0, 1)"),
+        (len(config.model.hidden) >= 1, "model.hidden needs at least one width"),
+        (all(h >= 1 for h in config.model.hidden), "model.hidden widths must be >= 1"),
+        (config.data.n_train >= 1 and config.data.n_test >= 1, "data.n_train/n_test >= 1"),
+        (config.data.noise >= 0, "data.noise must be >= 0"),
+        (len(config.optim.betas) == 2, "optim.betas needs two numbers"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(f"bad config value: {message}")
+    if config.data.name == "npz" and (config.data.source is None or config.data.target is None):
+        raise ConfigError("data.name=npz needs data.source and data.target (paths to .npz files)")
+
+
+def to_yaml(config: RunConfig) -> str:
+    """The resolved config as YAML (what ``config.yaml`` in a run directory holds)."""
+    return OmegaConf.to_yaml(OmegaConf.structured(config))

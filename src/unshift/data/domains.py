@@ -1,0 +1,111 @@
+"""Domain data held in memory, validated once, before any training step.
+
+A task has one or more labelled *source* domains and one or more unlabelled *target*
+domains (each a domain of its own for the discriminator), plus optional labelled test sets.
+Target training labels may be kept (``y`` set) for the train-on-target upper bound; adaptation
+methods never see them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from unshift.errors import DataError
+
+
+@dataclass
+class Domain:
+    """Samples ``x`` ``(N, *)`` and, where known, integer labels ``y`` ``(N,)``."""
+
+    x: Tensor
+    y: Tensor | None = None
+    name: str = "domain"
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+
+@dataclass
+class TaskData:
+    """Source and target domains of one adaptation task, checked for consistency.
+
+    ``num_classes`` is the number of classes (labels lie in ``[0, num_classes)``).
+    """
+
+    sources: list[Domain]
+    targets: list[Domain]
+    num_classes: int
+    source_test: Domain | None = None
+    target_test: Domain | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            raise DataError("a task needs at least one source domain")
+        if not self.targets:
+            raise DataError("a task needs at least one target domain")
+        if self.num_classes < 2:
+            raise DataError(f"a task needs at least 2 classes; got num_classes={self.num_classes}")
+        shape = tuple(self.sources[0].x.shape[1:])
+        for role, domain in self._all_domains():
+            check_domain(domain, role, shape, self.num_classes, labelled=role.startswith("source"))
+
+    def _all_domains(self) -> list[tuple[str, Domain]]:
+        named = [(f"source '{d.name}'", d) for d in self.sources]
+        named += [(f"target '{d.name}'", d) for d in self.targets]
+        if self.source_test is not None:
+            named.append((f"source test '{self.source_test.name}'", self.source_test))
+        if self.target_test is not None:
+            named.append((f"target test '{self.target_test.name}'", self.target_test))
+        return named
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one sample, e.g. ``(2,)`` or ``(3, 28, 28)``."""
+        return tuple(self.sources[0].x.shape[1:])
+
+    @property
+    def num_domains(self) -> int:
+        return len(self.sources) + len(self.targets)
+
+
+def check_domain(
+    domain: Domain,
+    role: str,
+    shape: tuple[int, ...],
+    num_classes: int,
+    labelled: bool,
+) -> None:
+    """Raise :class:`DataError` naming ``role`` if the domain cannot be used."""
+    x, y = domain.x, domain.y
+    if not isinstance(x, Tensor):
+        raise DataError(f"{role}: samples must be a torch.Tensor; got {type(x).__name__}")
+    if x.shape[0] == 0:
+        raise DataError(f"{role} is empty: it has no samples")
+    if tuple(x.shape[1:]) != shape:
+        raise DataError(
+            f"{role}: each sample has shape {tuple(x.shape[1:])}, but the source samples have "
+            f"shape {shape}; source and target features must agree"
+        )
+    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        bad = int((~torch.isfinite(x)).flatten(1).any(1).nonzero()[0])
+        kind = "NaN" if bool(torch.isnan(x).any()) else "Inf"
+        raise DataError(f"{role}: the samples contain {kind} values (first at sample {bad})")
+    if y is None:
+        if labelled:
+            raise DataError(f"{role} has no labels; source domains must be labelled")
+        return
+    if y.shape[0] != x.shape[0]:
+        raise DataError(f"{role}: {x.shape[0]} samples but {y.shape[0]} labels")
+    if y.is_floating_point() or y.dtype == torch.bool or y.is_complex():
+        raise DataError(f"{role}: labels must be integers; got dtype {y.dtype}")
+    if y.ndim != 1:
+        raise DataError(f"{role}: labels must have shape (N,); got {tuple(y.shape)}")
+    lo, hi = int(y.min()), int(y.max())
+    if lo < 0 or hi >= num_classes:
+        raise DataError(
+            f"{role}: labels must lie in [0, {num_classes - 1}]; got labels from {lo} to {hi}"
+        )

@@ -1,0 +1,38 @@
+"""Classification metrics on tensors: accuracy, per-class accuracy, confusion matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+
+def confusion_matrix(predicted: Tensor, labels: Tensor, num_classes: int) -> Tensor:
+    """``(C, C)`` counts, row = true class, column = predicted class."""
+    index = labels.long() * num_classes + predicted.long()
+    return torch.bincount(index, minlength=num_classes**2).reshape(num_classes, num_classes)
+
+
+@torch.no_grad()
+def predict_labels(
+    predict: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 1024
+) -> Tensor:
+    """Arg-max class ``(N,)`` of ``predict`` (inputs ``(B, *)`` → logits ``(B, C)``) in batches."""
+    return torch.cat(
+        [predict(x[i : i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)]
+    )
+
+
+def classification_report(predicted: Tensor, labels: Tensor, num_classes: int) -> dict:
+    """``acc`` (fraction right), ``per_class_acc`` (list; NaN for absent classes), ``confusion``."""
+    conf = confusion_matrix(predicted.cpu(), labels.cpu(), num_classes)
+    totals = conf.sum(1)
+    per_class = [
+        float(conf[c, c] / totals[c]) if totals[c] > 0 else float("nan") for c in range(num_classes)
+    ]
+    return {
+        "acc": float(conf.diag().sum() / conf.sum()),
+        "per_class_acc": per_class,
+        "confusion": conf.tolist(),
+    }

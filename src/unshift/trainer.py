@@ -1,0 +1,322 @@
+"""The one training loop, on Lightning Fabric, for every method.
+
+Fabric owns devices, precision and distribution (``accelerator``, ``devices``, ``precision``,
+``strategy``, ``num_nodes`` pass straight through); the loop here owns the rest: seeded paired
+batches, the λ and learning-rate schedules, metrics, atomic checkpoints, the NaN guard and
+resuming to the same result.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning_fabric import Fabric
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from unshift.data.domains import Domain, TaskData
+from unshift.data.sampling import PairedBatches
+from unshift.errors import DataError, TrainingDiverged
+from unshift.eval.metrics import classification_report, predict_labels
+from unshift.methods.base import Method
+from unshift.runs import RunDir, replace_durably, write_json
+from unshift.schedules import Constant, DannLR, Schedule
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclass
+class OptimizerSpec:
+    """How to build each of a method's optimisers.
+
+    ``lr`` is the base learning rate; ``lr_schedule`` scales it with progress: ``"dann"`` gives
+    ``lr / (1 + alpha p)^beta`` (the DANN paper's annealing), ``"constant"`` keeps ``lr``.
+    ``betas`` apply to Adam, ``momentum`` to SGD.
+    """
+
+    name: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    lr_schedule: str = "dann"
+    lr_alpha: float = 10.0
+    lr_beta: float = 0.75
+
+    def build(self, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        if self.name == "sgd":
+            return torch.optim.SGD(
+                params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay
+            )
+        if self.name == "adam":
+            return torch.optim.Adam(
+                params, lr=self.lr, betas=self.betas, weight_decay=self.weight_decay
+            )
+        raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}; got {self.name!r}")
+
+    def schedule(self) -> Schedule:
+        if self.lr_schedule == "dann":
+            return DannLR(lr0=self.lr, alpha=self.lr_alpha, beta=self.lr_beta)
+        if self.lr_schedule == "constant":
+            return Constant(self.lr)
+        raise ValueError(f"lr_schedule must be 'dann' or 'constant'; got {self.lr_schedule!r}")
+
+
+class Trainer:
+    """Runs any :class:`~unshift.methods.Method` on a :class:`~unshift.data.TaskData`.
+
+    Parameters
+    ----------
+    max_steps : int
+        Training steps; progress is ``p = step / max_steps``.
+    batch_size : int
+        Samples per domain per batch (source and target batches have this size each).
+    optimizer : OptimizerSpec
+        Optimiser and learning-rate schedule, one optimiser per parameter group of the method.
+    seed : int
+        Seeds the weights' initialisation (via :func:`Fabric.seed_everything`), dropout and the
+        batch order; the same seed gives the same result on CPU, also across a resume.
+    run_dir : path, optional
+        Where metrics, checkpoints and ``final.json`` go; nothing is written without it.
+    log_every, eval_every, checkpoint_every : int
+        Period, in steps, of metric records, test-set evaluations and checkpoints (0: never;
+        the final step is always evaluated and checkpointed).
+    accelerator, devices, precision, strategy, num_nodes
+        Passed to :class:`lightning_fabric.Fabric`; CPU and 32-bit by default.
+    progress_bar : bool, optional
+        ``None`` shows a bar only on a terminal.
+    pinned_warning_steps : int
+        Warn when the discriminator's accuracy has stayed at 1.0 for this many steps.
+    """
+
+    def __init__(
+        self,
+        max_steps: int = 1000,
+        batch_size: int = 64,
+        optimizer: OptimizerSpec | None = None,
+        seed: int = 0,
+        run_dir: str | Path | None = None,
+        log_every: int = 10,
+        eval_every: int = 0,
+        checkpoint_every: int = 0,
+        accelerator: str = "cpu",
+        devices: int | str = 1,
+        precision: str = "32-true",
+        strategy: str = "auto",
+        num_nodes: int = 1,
+        progress_bar: bool | None = None,
+        pinned_warning_steps: int = 200,
+    ) -> None:
+        if max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1; got {max_steps}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+        self.max_steps = max_steps
+        self.batch_size = batch_size
+        self.optimizer = optimizer or OptimizerSpec()
+        self.lr_schedule = self.optimizer.schedule()
+        self.seed = seed
+        self.run = RunDir(run_dir) if run_dir is not None else None
+        self.log_every = log_every
+        self.eval_every = eval_every
+        self.checkpoint_every = checkpoint_every
+        self.progress_bar = progress_bar
+        self.pinned_warning_steps = pinned_warning_steps
+        self.fabric = Fabric(
+            accelerator=accelerator,
+            devices=devices,
+            precision=precision,  # type: ignore[arg-type]
+            strategy=strategy,
+            num_nodes=num_nodes,
+        )
+        self._launched = False
+
+    # ------------------------------------------------------------------ helpers
+    def _launch(self) -> None:
+        if not self._launched:
+            self.fabric.launch()
+            self._launched = True
+
+    @property
+    def is_writer(self) -> bool:
+        """Only global rank 0 writes the run directory."""
+        return self.run is not None and self.fabric.is_global_zero
+
+    def _to_device(self, domain: Domain | None) -> Domain | None:
+        if domain is None:
+            return None
+        device = self.fabric.device
+        y = None if domain.y is None else domain.y.to(device)
+        return Domain(domain.x.to(device), y, domain.name)
+
+    def evaluate(self, method: Method, data: TaskData) -> dict[str, Any]:
+        """Accuracy, per-class accuracy and confusion on the labelled test sets (and the source
+        training set when there is no source test set)."""
+        was_training = method.training
+        method.eval()
+        out: dict[str, Any] = {}
+        sets = {"source": data.source_test or data.sources[0], "target": data.target_test}
+        with self.fabric.autocast():
+            for role, domain in sets.items():
+                if domain is None or domain.y is None:
+                    continue
+                x = domain.x.to(self.fabric.device)
+                predicted = predict_labels(method.predict, x)
+                report = classification_report(predicted, domain.y, data.num_classes)
+                out[f"{role}_acc"] = report["acc"]
+                out[f"{role}_per_class_acc"] = report["per_class_acc"]
+                out[f"{role}_confusion"] = report["confusion"]
+        method.train(was_training)
+        return out
+
+    def _save(self, state: dict[str, Any]) -> None:
+        assert self.run is not None
+        path = self.run.checkpoint
+        tmp = path.with_name(f".{path.name}.tmp")
+        self.fabric.save(tmp, state)
+        if self.is_writer:
+            replace_durably(tmp, path)
+
+    # ------------------------------------------------------------------ the loop
+    def fit(self, method: Method, data: TaskData, resume: bool = False) -> dict[str, Any]:
+        """Train ``method`` on ``data``; return (and write) the final metrics.
+
+        With ``resume=True`` the run continues from ``run_dir``'s last checkpoint and ends with
+        the same metrics as an uninterrupted run (CPU, same seed).
+        """
+        if method.num_domains != data.num_domains:
+            raise DataError(
+                f"the method was built for {method.num_domains} domains but the data has "
+                f"{data.num_domains} ({len(data.sources)} source, {len(data.targets)} target)"
+            )
+        if resume and self.run is None:
+            raise ValueError("resume=True needs a run_dir")
+        self._launch()
+        fabric = self.fabric
+        fabric.seed_everything(self.seed, verbose=False)
+        groups = method.param_groups()
+        names = list(groups)
+        optimizers = [self.optimizer.build(groups[n]) for n in names]
+        model, *optimizers = fabric.setup(method, *optimizers)
+        opt = dict(zip(names, optimizers, strict=True))
+        sources = [self._to_device(d) for d in data.sources]
+        targets = [self._to_device(d) for d in data.targets]
+        stream = PairedBatches(sources, targets, self.batch_size, self.seed, fabric.global_rank)
+
+        step, elapsed = 0, 0.0
+        if resume:
+            assert self.run is not None
+            state = {"model": model, **{f"opt_{n}": o for n, o in opt.items()}}
+            rest = fabric.load(self.run.checkpoint, state)
+            step, stream.drawn, elapsed = rest["step"], rest["drawn"], rest["elapsed"]
+            torch.set_rng_state(rest["rng"])
+            if self.is_writer:
+                self.run.truncate_metrics(step)
+        elif self.is_writer:
+            assert self.run is not None
+            self.run.create()
+            if self.run.metrics.exists():
+                self.run.metrics.unlink()
+
+        def checkpoint_state() -> dict[str, Any]:
+            return {
+                "model": model,
+                **{f"opt_{n}": o for n, o in opt.items()},
+                "step": step,
+                "drawn": stream.drawn,
+                "elapsed": elapsed + time.perf_counter() - start,
+                "rng": torch.get_rng_state(),
+            }
+
+        start = time.perf_counter()
+        auto_or_off = None if self.progress_bar is None else not self.progress_bar
+        bar = tqdm(
+            total=self.max_steps,
+            initial=step,
+            disable=(not fabric.is_global_zero) or auto_or_off,  # None: only on a terminal
+            dynamic_ncols=True,
+        )
+        pinned_since: int | None = None
+        warned = False
+        model.train()
+        while step < self.max_steps:
+            p = step / self.max_steps
+            method.set_progress(p)
+            lr = self.lr_schedule(p)
+            logs: dict[str, Tensor | float] = {}
+            for phase in method.phases(step):
+                optimizer = opt[phase.optimizer]
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                optimizer.zero_grad(set_to_none=True)
+                loss, phase_logs = model(*stream.next(), phase.name)
+                if not bool(torch.isfinite(loss.detach())):
+                    bar.close()
+                    where = f" (phase '{phase.name}')" if phase.name != "joint" else ""
+                    kept = (
+                        f"; the last good checkpoint is kept at {self.run.checkpoint}"
+                        if self.run is not None and self.run.checkpoint.exists()
+                        else ""
+                    )
+                    raise TrainingDiverged(
+                        f"the loss became {loss.item()} at step {step}{where}; training stopped"
+                        f"{kept}. Lower the learning rate or λ."
+                    )
+                fabric.backward(loss)
+                optimizer.step()
+                logs.update(phase_logs)
+            step += 1
+            bar.update(1)
+
+            if self.log_every and (step % self.log_every == 0 or step == self.max_steps):
+                record = {"step": step, "lr": lr}
+                record.update({k: float(v) for k, v in logs.items() if v is not None})
+                record["seconds"] = elapsed + time.perf_counter() - start
+                bar.set_postfix(
+                    {k: f"{v:.3g}" for k, v in record.items() if k not in ("step", "seconds")},
+                    refresh=False,
+                )
+                acc = record.get("domain_acc")
+                if acc is not None and acc >= 0.999:
+                    pinned_since = step if pinned_since is None else pinned_since
+                    if not warned and step - pinned_since >= self.pinned_warning_steps:
+                        warnings.warn(
+                            f"the discriminator's accuracy has been 1.0 since step {pinned_since} "
+                            f"(now step {step}): it wins outright and its gradients carry no "
+                            "alignment signal; try a lower learning rate for it, a larger λ, "
+                            "or a smaller discriminator",
+                            stacklevel=2,
+                        )
+                        warned = True
+                else:
+                    pinned_since = None
+                if self.is_writer:
+                    self.run.append_metrics(record)  # type: ignore[union-attr]
+
+            if self.eval_every and step % self.eval_every == 0 and step != self.max_steps:
+                scores = self.evaluate(method, data)
+                if self.is_writer:
+                    self.run.append_metrics(  # type: ignore[union-attr]
+                        {"step": step, **{k: v for k, v in scores.items() if k.endswith("_acc")}}
+                    )
+            if self.run is not None and (
+                step == self.max_steps
+                or (self.checkpoint_every and step % self.checkpoint_every == 0)
+            ):
+                self._save(checkpoint_state())
+        bar.close()
+
+        wall = elapsed + time.perf_counter() - start
+        final = {**self.evaluate(method, data), "steps": step, "wall_s": wall, "seed": self.seed}
+        if self.is_writer:
+            assert self.run is not None
+            self.run.append_metrics(
+                {"step": step, **{k: v for k, v in final.items() if k.endswith("_acc")}}
+            )
+            write_json(self.run.final, final)
+        return final

@@ -1,0 +1,79 @@
+import json
+
+import pytest
+
+from unshift.cli import main
+from unshift.config import load_config, to_yaml
+from unshift.errors import ConfigError
+
+from .conftest import CONFIGS
+
+DANN = CONFIGS / "moons" / "dann.yaml"
+SOURCE_ONLY = CONFIGS / "moons" / "source_only.yaml"
+
+
+def test_set_seed_and_angle_reach_the_config():
+    cfg = load_config(DANN, ["seed=4", "data.angle=50", "method.schedule.hi=0.5"])
+    assert cfg.seed == 4 and cfg.data.angle == 50.0
+    assert cfg.method.schedule["hi"] == 0.5
+    assert load_config(DANN).data.angle == 35.0
+
+
+def test_resolved_config_round_trips_through_yaml(tmp_path):
+    cfg = load_config(SOURCE_ONLY, ["trainer.steps=7"])
+    path = tmp_path / "config.yaml"
+    path.write_text(to_yaml(cfg))
+    assert load_config(path) == cfg
+
+
+def test_angle_changes_the_target_domain(tmp_path):
+    finals = {}
+    for angle in (0, 60):
+        run = tmp_path / f"a{angle}"
+        args = ["train", str(SOURCE_ONLY), "--run-dir", str(run)]
+        args += ["--set", f"data.angle={angle}", "--set", "trainer.steps=300"]
+        assert main(args) == 0
+        finals[angle] = json.loads((run / "final.json").read_text())["target_acc"]
+    assert finals[0] > 0.95 and finals[60] < finals[0] - 0.1
+
+
+def test_eval_and_report_commands_on_a_finished_run(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", str(DANN), "--run-dir", str(run), "--set", "trainer.steps=150"]) == 0
+    final = json.loads((run / "final.json").read_text())
+    capsys.readouterr()
+    assert main(["eval", str(run)]) == 0
+    out = capsys.readouterr().out
+    scores = json.loads((run / "eval.json").read_text())
+    assert scores["target_acc"] == final["target_acc"]
+    assert f"target test accuracy: {final['target_acc']:.4f}" in out
+    (run / "report.md").unlink()
+    assert main(["report", str(run)]) == 0
+    assert "decision_boundaries.png" in (run / "report.md").read_text()
+
+
+def test_resume_refuses_a_different_config(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", str(DANN), "--run-dir", str(run), "--set", "trainer.steps=20"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--set", "seed=3"]) == 2
+    assert "--resume continues" in capsys.readouterr().err
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--set", "--run-dir", "--resume", "KEY=VALUE"):
+        assert option in out
+
+
+def test_bad_schedule_in_config_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", str(DANN), "--set", "method.schedule={name: cosine}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: bad value for config key 'method.schedule'")
+    assert "unknown schedule name 'cosine'" in err and len(err.splitlines()) == 1
+    with pytest.raises(ConfigError, match=r"trainer\.devices"):
+        load_config(DANN, ["trainer.devices=0"])

@@ -1,0 +1,164 @@
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from torch import nn
+
+from unshift.cli import main
+from unshift.data import rotated_moons
+from unshift.errors import TrainingDiverged
+from unshift.methods import DANN, SourceOnly
+from unshift.models import mlp
+from unshift.trainer import OptimizerSpec, Trainer
+
+from .conftest import CONFIGS
+
+DANN_CFG = str(CONFIGS / "moons" / "dann.yaml")
+
+
+def without_timings(final: dict) -> dict:
+    return {k: v for k, v in final.items() if k != "wall_s"}
+
+
+def metrics_without_timings(run_dir) -> list[dict]:
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(x).items() if k != "seconds"} for x in lines]
+
+
+def test_same_seed_twice_gives_identical_final_metrics(tmp_path):
+    finals = []
+    for name in ("a", "b"):
+        code = main(
+            ["train", DANN_CFG, "--run-dir", str(tmp_path / name), "--set", "trainer.steps=200"]
+        )
+        assert code == 0
+        finals.append(json.loads((tmp_path / name / "final.json").read_text()))
+    assert without_timings(finals[0]) == without_timings(finals[1])
+    assert metrics_without_timings(tmp_path / "a") == metrics_without_timings(tmp_path / "b")
+    code = main(
+        [
+            "train",
+            DANN_CFG,
+            "--run-dir",
+            str(tmp_path / "c"),
+            "--set",
+            "trainer.steps=200",
+            "--set",
+            "seed=1",
+        ]
+    )
+    other = json.loads((tmp_path / "c" / "final.json").read_text())
+    assert code == 0 and without_timings(other) != without_timings(finals[0])
+
+
+def test_run_directory_holds_what_the_spec_lists(tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", DANN_CFG, "--run-dir", str(run), "--set", "trainer.steps=100"]) == 0
+    final = json.loads((run / "final.json").read_text())
+    assert {"target_acc", "source_acc", "steps", "wall_s", "seed"} <= set(final)
+    assert final["steps"] == 100 and final["seed"] == 0
+    assert (run / "config.yaml").exists() and (run / "checkpoints" / "last.ckpt").exists()
+    records = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    step_records = [r for r in records if "label_loss" in r]
+    assert {"step", "label_loss", "domain_loss", "coeff", "lr", "domain_acc", "seconds"} <= set(
+        step_records[0]
+    )
+    report = (run / "report.md").read_text()
+    for png in ("curves.png", "schedules.png", "decision_boundaries.png"):
+        assert f"plots/{png}" in report and (run / "plots" / png).stat().st_size > 1000
+    assert not list(run.rglob(".*tmp*")), "no temporary files left behind"
+
+
+class NanAfter(SourceOnly):
+    """Source-only whose loss turns NaN at a chosen step."""
+
+    def __init__(self, bad_step):
+        super().__init__(mlp(2, [8]), nn.Linear(8, 2))
+        self.bad_step, self.calls = bad_step, 0
+
+    def forward(self, sources, targets, phase="joint"):
+        loss, logs = super().forward(sources, targets, phase)
+        self.calls += 1
+        if self.calls > self.bad_step:
+            loss = loss * float("nan")
+        return loss, logs
+
+
+def test_nan_loss_stops_at_once_and_keeps_last_good_checkpoint(tmp_path):
+    trainer = Trainer(max_steps=100, batch_size=32, run_dir=tmp_path, checkpoint_every=20)
+    method = NanAfter(bad_step=47)
+    with pytest.raises(TrainingDiverged, match=r"became nan at step 47.*last good checkpoint"):
+        trainer.fit(method, rotated_moons(n_train=64, n_test=64))
+    assert method.calls == 48, "no step after the bad one"
+    state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert state["step"] == 40
+    assert all(torch.isfinite(v).all() for v in state["model"].values())
+    assert not (tmp_path / "final.json").exists()
+
+
+def test_diverging_run_exits_non_zero_from_the_command(tmp_path, capsys):
+    code = main(
+        [
+            "train",
+            DANN_CFG,
+            "--run-dir",
+            str(tmp_path / "r"),
+            "--set",
+            "optim.lr=1e30",
+            "--set",
+            "trainer.steps=200",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "error: the loss became" in err and "at step" in err
+
+
+def test_kill_9_then_resume_ends_bit_identical(tmp_path):
+    args = ["--set", "trainer.steps=2000", "--set", "trainer.checkpoint_every=100"]
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "unshift", "train", DANN_CFG, "--run-dir", str(killed), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    ckpt = killed / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 120
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (killed / "final.json").exists(), "the run must be killed before it ends"
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "unshift", "train", "--resume", str(killed)],
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert main(["train", DANN_CFG, "--run-dir", str(straight), *args]) == 0
+    a = json.loads((straight / "final.json").read_text())
+    b = json.loads((killed / "final.json").read_text())
+    assert without_timings(a) == without_timings(b)
+    assert metrics_without_timings(straight) == metrics_without_timings(killed)
+
+
+def test_alternating_updates_honour_k_d(tmp_path):
+    torch.manual_seed(0)
+    method = DANN(mlp(2, [8]), nn.Linear(8, 2), feature_dim=8, k_d=3)
+    phases = [p.name for p in method.phases(0)]
+    assert phases == ["discriminator"] * 3 + ["generator"]
+    disc_before = [p.detach().clone() for p in method.adversarial.discriminator.parameters()]
+    feat_before = [p.detach().clone() for p in method.feature_extractor.parameters()]
+    trainer = Trainer(max_steps=5, batch_size=16, optimizer=OptimizerSpec(lr=0.05))
+    trainer.fit(method, rotated_moons(n_train=64, n_test=32))
+    changed = lambda before, params: any(  # noqa: E731
+        not torch.equal(b, p) for b, p in zip(before, params, strict=True)
+    )
+    assert changed(disc_before, method.adversarial.discriminator.parameters())
+    assert changed(feat_before, method.feature_extractor.parameters())
