@@ -77,3 +77,16 @@ def test_bad_schedule_in_config_is_a_one_line_error(tmp_path, capsys, monkeypatc
     assert "unknown schedule name 'cosine'" in err and len(err.splitlines()) == 1
     with pytest.raises(ConfigError, match=r"trainer\.devices"):
         load_config(DANN, ["trainer.devices=0"])
+
+
+@pytest.mark.parametrize("setting, shown", [(None, False), ("true", True)])
+def test_progress_bar_is_quiet_off_a_terminal(tmp_path, setting, shown):
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "unshift", "train", str(SOURCE_ONLY), "--run-dir"]
+    args += [str(tmp_path / "run"), "--set", "trainer.steps=50"]
+    if setting is not None:
+        args += ["--set", f"trainer.progress_bar={setting}"]
+    proc = subprocess.run(args, capture_output=True, text=True, check=True)
+    assert ("it/s" in proc.stderr or "s/it" in proc.stderr) is shown

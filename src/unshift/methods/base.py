@@ -34,6 +34,11 @@ class Phase:
 JOINT = Phase("joint", "main")
 
 
+def cat(tensors: list[Tensor]) -> Tensor:
+    """``torch.cat`` along dim 0, without the copy when there is a single tensor."""
+    return tensors[0] if len(tensors) == 1 else torch.cat(tensors)
+
+
 class Method(nn.Module):
     """Base class: a feature extractor ``G_f`` and a label head ``G_y``.
 
@@ -73,8 +78,8 @@ class Method(nn.Module):
 
     def label_loss(self, sources: Sources, features: Tensor | None = None) -> Tensor:
         """Mean cross-entropy (nats) over all source samples, from their features if given."""
-        x = torch.cat([x for x, _ in sources])
-        y = torch.cat([y for _, y in sources])
+        x = cat([x for x, _ in sources])
+        y = cat([y for _, y in sources])
         return F.cross_entropy(
             self.label_head(self.features(x) if features is None else features), y
         )

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from unshift.losses import AdversarialLoss
-from unshift.methods.base import JOINT, Logs, Method, Phase, Sources, Targets
+from unshift.methods.base import JOINT, Logs, Method, Phase, Sources, Targets, cat
 from unshift.schedules import DannLambda
 
 
@@ -107,7 +107,7 @@ class DANN(Method):
             }
 
         per_domain = self._domain_features(sources, targets)
-        label = self.label_loss(sources, torch.cat(per_domain[: len(sources)]))
+        label = self.label_loss(sources, cat(per_domain[: len(sources)]))
         dom = self.adversarial(*self._adversarial_args(per_domain))
         logs: Logs = {
             "label_loss": label.detach(),

@@ -1,0 +1,144 @@
+"""Trainer overhead: seconds per step of ``unshift.Trainer`` against a minimal hand-written loop.
+
+Both run the same computation with the DANN paper's MNIST network on in-memory 3×28×28 inputs
+(batch 64 source + 64 target): SGD with momentum, the paper's learning-rate annealing and λ
+schedule, one concatenated forward pass, GRL and binary domain loss (DANN), or cross-entropy
+alone (source-only). Timed in steady state (after ``WARMUP`` steps), trainer and hand loop
+interleaved over several rounds; ratio = trainer s/step ÷ hand-written s/step (goal ≤ 1.05).
+
+Writes ``benchmarks/results/step_overhead.{md,json}``. Run: ``python benchmarks/step_overhead.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from common import write_results  # benchmarks/ is on sys.path when run as a script
+from torch.nn import functional as F
+
+from unshift.data import Domain, TaskData
+from unshift.methods import DANN, Method, SourceOnly
+from unshift.models import dann_mnist_domain_head, dann_mnist_features, dann_mnist_label_head
+from unshift.nn import grad_reverse
+from unshift.schedules import dann_lambda, dann_lr
+from unshift.trainer import OptimizerSpec, Trainer
+
+BATCH = 64
+N_PER_DOMAIN = 2048
+WARMUP = 20
+
+
+def task() -> TaskData:
+    gen = torch.Generator().manual_seed(0)
+    xs = torch.rand(N_PER_DOMAIN, 3, 28, 28, generator=gen)
+    xt = torch.rand(N_PER_DOMAIN, 3, 28, 28, generator=gen)
+    ys = torch.randint(0, 10, (N_PER_DOMAIN,), generator=gen)
+    return TaskData([Domain(xs, ys)], [Domain(xt)], num_classes=10)
+
+
+def build(method: str) -> Method:
+    torch.manual_seed(0)
+    if method == "dann":
+        return DANN(dann_mnist_features(), dann_mnist_label_head(), 768, dann_mnist_domain_head())
+    return SourceOnly(dann_mnist_features(), dann_mnist_label_head())
+
+
+def trainer_seconds_per_step(method: str, steps: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(
+            max_steps=steps,
+            batch_size=BATCH,
+            optimizer=OptimizerSpec(lr=0.01),
+            run_dir=tmp,
+            log_every=WARMUP,
+            checkpoint_every=0,
+            progress_bar=False,
+        )
+        trainer.fit(build(method), task())
+        records = [json.loads(x) for x in (Path(tmp) / "metrics.jsonl").read_text().splitlines()]
+    t = {r["step"]: r["seconds"] for r in records if "seconds" in r}
+    return (t[steps] - t[WARMUP]) / (steps - WARMUP)
+
+
+def hand_seconds_per_step(method: str, steps: int) -> float:
+    data = task()
+    model = build(method)
+    xs, ys, xt = data.sources[0].x, data.sources[0].y, data.targets[0].x
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    gen = torch.Generator().manual_seed(0)
+    perm_s, perm_t = torch.randperm(len(xs), generator=gen), torch.randperm(len(xt), generator=gen)
+    per_epoch = len(xs) // BATCH
+    model.train()
+    start = 0.0
+    for step in range(steps):
+        if step == WARMUP:
+            start = time.perf_counter()
+        p = step / steps
+        for group in opt.param_groups:
+            group["lr"] = dann_lr(p)
+        b = step % per_epoch
+        if b == 0:
+            perm_s, perm_t = torch.randperm(len(xs)), torch.randperm(len(xt))
+        i_s, i_t = perm_s[b * BATCH : (b + 1) * BATCH], perm_t[b * BATCH : (b + 1) * BATCH]
+        x_src, y_src, x_tgt = xs[i_s], ys[i_s], xt[i_t]
+        opt.zero_grad(set_to_none=True)
+        if method == "dann":
+            feats = model.feature_extractor(torch.cat([x_src, x_tgt]))
+            loss = F.cross_entropy(model.label_head(feats[:BATCH]), y_src)
+            logits = model.adversarial.discriminator(grad_reverse(feats, dann_lambda(p))).squeeze(1)
+            dom = 0.5 * (
+                F.binary_cross_entropy_with_logits(logits[:BATCH], torch.zeros(BATCH))
+                + F.binary_cross_entropy_with_logits(logits[BATCH:], torch.ones(BATCH))
+            )
+            loss = loss + dom
+        else:
+            loss = F.cross_entropy(model.label_head(model.feature_extractor(x_src)), y_src)
+        loss.backward()
+        opt.step()
+    return (time.perf_counter() - start) / (steps - WARMUP)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=120, help="steps per timed run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per method")
+    args = parser.parse_args()
+
+    payload: dict = {"batch_per_domain": BATCH, "steps": args.steps, "rounds": args.rounds}
+    rows = []
+    for method in ("dann", "source_only"):
+        trainer_s, hand_s = [], []
+        for _ in range(args.rounds):
+            trainer_s.append(trainer_seconds_per_step(method, args.steps))
+            hand_s.append(hand_seconds_per_step(method, args.steps))
+        t, h = statistics.median(trainer_s), statistics.median(hand_s)
+        payload[method] = {
+            "trainer_s_per_step": t,
+            "hand_s_per_step": h,
+            "ratio": t / h,
+            "trainer_runs": trainer_s,
+            "hand_runs": hand_s,
+        }
+        rows.append(f"| {method} | {t * 1e3:.2f} ms | {h * 1e3:.2f} ms | {t / h:.3f}× | ≤ 1.05× |")
+    table = "\n".join(
+        [
+            f"DANN paper's MNIST network, 3×28×28 inputs, batch {BATCH} source + {BATCH} target, "
+            f"{args.steps} steps per run ({WARMUP} warm-up), median of {args.rounds} interleaved "
+            "rounds.",
+            "",
+            "| method | trainer s/step | hand-written s/step | ratio | goal |",
+            "|---|---|---|---|---|",
+            *rows,
+        ]
+    )
+    print(write_results("step_overhead", payload, table).read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+from unshift.data import Domain, TaskData, rotated_moons
+from unshift.methods import DANN, SourceOnly
+from unshift.models import mlp
+from unshift.nn import DomainDiscriminator
+from unshift.schedules import Constant
+from unshift.trainer import OptimizerSpec, Trainer
+
+
+def small_dann(num_domains=2, **kwargs):
+    torch.manual_seed(0)
+    disc = DomainDiscriminator(8, num_domains, hidden=(8,), batch_norm=False, dropout=0.0)
+    return DANN(mlp(2, [8]), nn.Linear(8, 2), 8, disc, num_domains=num_domains, **kwargs)
+
+
+def batch(n=6, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    xs, xt = torch.randn(n, 2, generator=gen), torch.randn(n + 2, 2, generator=gen)
+    return [(xs, torch.randint(0, 2, (n,), generator=gen))], [xt]
+
+
+def test_concatenated_and_separate_passes_agree_without_batch_norm():
+    joint = small_dann(schedule=Constant(0.5))
+    separate = small_dann(schedule=Constant(0.5), separate_passes=True)
+    sources, targets = batch()
+    loss_a, _ = joint(sources, targets)
+    loss_b, _ = separate(sources, targets)
+    assert torch.allclose(loss_a, loss_b, atol=1e-6)
+
+
+def test_separate_passes_keep_batch_norm_statistics_per_domain():
+    def net(separate):
+        torch.manual_seed(0)
+        features = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8))
+        return DANN(features, nn.Linear(8, 2), 8, schedule=Constant(0.5), separate_passes=separate)
+
+    sources, targets = batch()
+    targets = [targets[0] + 5.0]
+    a, _ = net(False)(sources, targets)
+    b, _ = net(True)(sources, targets)
+    assert not torch.allclose(a, b)
+
+
+def test_dann_logs_what_the_spec_lists():
+    method = small_dann(schedule=Constant(0.3))
+    _, logs = method(*batch())
+    assert {"label_loss", "domain_loss", "coeff", "domain_acc"} <= set(logs)
+    assert logs["coeff"] == 0.3
+
+
+def test_source_only_ignores_target_batches():
+    torch.manual_seed(0)
+    method = SourceOnly(mlp(2, [8]), nn.Linear(8, 2))
+    sources, targets = batch()
+    a, _ = method(sources, targets)
+    b, _ = method(sources, [torch.full_like(targets[0], 1e6)])
+    assert torch.equal(a, b)
+
+
+def test_k_domains_two_sources_one_target_train():
+    base = rotated_moons(n_train=64, n_test=64)
+    second_source = Domain(base.sources[0].x + 0.5, base.sources[0].y, "shifted")
+    data = TaskData(
+        [base.sources[0], second_source], base.targets, 2, base.source_test, base.target_test
+    )
+    method = small_dann(num_domains=3)
+    assert method.adversarial.discriminator(torch.randn(4, 8)).shape == (4, 3)
+    final = Trainer(max_steps=30, batch_size=16).fit(method, data)
+    assert 0.0 <= final["target_acc"] <= 1.0
+    assert method.adversarial.last_accuracy is not None
+
+
+def test_domain_count_mismatch_is_a_clear_error():
+    with pytest.raises(ValueError, match="built for 3 domains but the data has 2"):
+        Trainer(max_steps=2).fit(small_dann(num_domains=3), rotated_moons(n_train=16, n_test=8))
+
+
+def test_warns_when_discriminator_wins_outright():
+    base = rotated_moons(n_train=64, n_test=32)
+    far = Domain(base.targets[0].x + 50.0, None, "far away")
+    data = TaskData(base.sources, [far], 2)
+    method = small_dann(schedule=Constant(0.0))
+    trainer = Trainer(
+        max_steps=200,
+        batch_size=32,
+        log_every=5,
+        pinned_warning_steps=50,
+        optimizer=OptimizerSpec(lr=0.05, lr_schedule="constant"),
+    )
+    with pytest.warns(UserWarning, match="discriminator's accuracy has been 1.0 since step"):
+        trainer.fit(method, data)
+
+
+def test_no_warning_when_discriminator_is_fooled():
+    method = small_dann()
+    trainer = Trainer(max_steps=100, batch_size=32, log_every=5, pinned_warning_steps=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trainer.fit(method, rotated_moons(n_train=64, n_test=32, angle=0.0))
+
+
+def test_bfloat16_mixed_precision_trains():
+    trainer = Trainer(max_steps=20, batch_size=16, precision="bf16-mixed")
+    final = trainer.fit(small_dann(), rotated_moons(n_train=32, n_test=32))
+    assert 0.0 <= final["target_acc"] <= 1.0
