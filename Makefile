@@ -29,6 +29,8 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/grl.py
+	$(BIN)/python benchmarks/step_overhead.py --steps 150 --rounds 5
+	$(BIN)/python benchmarks/moons.py --seeds 10
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache
