@@ -96,12 +96,37 @@ def test_warns_when_discriminator_wins_outright():
         trainer.fit(method, data)
 
 
-def test_no_warning_when_discriminator_is_fooled():
+class ConstantLogit(nn.Module):
+    """A discriminator that never learns: logit 0 for every sample."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return x[:, :1] * self.scale * 0.0
+
+
+def test_warns_when_discriminator_stays_at_chance_from_step_0():
+    torch.manual_seed(0)
+    method = DANN(mlp(2, [8]), nn.Linear(8, 2), 8, ConstantLogit())
+    trainer = Trainer(max_steps=60, batch_size=32, log_every=5, pinned_warning_steps=30)
+    with pytest.warns(UserWarning, match="exactly 0.5 since step 0"):
+        trainer.fit(method, rotated_moons(n_train=64, n_test=32))
+
+
+def test_no_warning_on_a_healthy_run():
     method = small_dann()
-    trainer = Trainer(max_steps=100, batch_size=32, log_every=5, pinned_warning_steps=20)
+    trainer = Trainer(
+        max_steps=150,
+        batch_size=32,
+        log_every=5,
+        pinned_warning_steps=100,
+        optimizer=OptimizerSpec(lr=0.05, lr_schedule="constant"),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        trainer.fit(method, rotated_moons(n_train=64, n_test=32, angle=0.0))
+        trainer.fit(method, rotated_moons(n_train=64, n_test=32))
 
 
 def test_bfloat16_mixed_precision_trains():

@@ -67,6 +67,46 @@ class OptimizerSpec:
         raise ValueError(f"lr_schedule must be 'dann' or 'constant'; got {self.lr_schedule!r}")
 
 
+class DiscriminatorWatch:
+    """Warns (once each) about the two known failures of adversarial training, from the
+    discriminator's batch accuracy at logged steps: pinned at 1.0 for ``window`` steps (it wins
+    outright), or exactly 0.5 at every logged step from the start for ``window`` steps (it
+    never learns: one domain predicted for all)."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.pinned_since: int | None = None
+        self.chance_from_start = True
+        self.warned: set[str] = set()
+
+    def _warn(self, kind: str, message: str) -> None:
+        if kind not in self.warned:
+            self.warned.add(kind)
+            warnings.warn(message, stacklevel=3)
+
+    def observe(self, step: int, accuracy: float) -> None:
+        if accuracy >= 0.999:
+            self.pinned_since = step if self.pinned_since is None else self.pinned_since
+            if step - self.pinned_since >= self.window:
+                self._warn(
+                    "pinned",
+                    f"the discriminator's accuracy has been 1.0 since step {self.pinned_since} "
+                    f"(now step {step}): it wins outright and its gradients carry no alignment "
+                    "signal; try a lower learning rate for it, a larger λ, or a smaller "
+                    "discriminator",
+                )
+        else:
+            self.pinned_since = None
+        self.chance_from_start = self.chance_from_start and abs(accuracy - 0.5) < 1e-6
+        if self.chance_from_start and step >= self.window:
+            self._warn(
+                "chance",
+                f"the discriminator's accuracy has been exactly 0.5 since step 0 (now step "
+                f"{step}): it predicts one domain for every sample and is not learning; check "
+                "its learning rate and that the features it sees are not constant",
+            )
+
+
 class Trainer:
     """Runs any :class:`~unshift.methods.Method` on a :class:`~unshift.data.TaskData`.
 
@@ -91,7 +131,8 @@ class Trainer:
     progress_bar : bool, optional
         ``None`` shows a bar only on a terminal.
     pinned_warning_steps : int
-        Warn when the discriminator's accuracy has stayed at 1.0 for this many steps.
+        Warn when the discriminator's accuracy has stayed at 1.0 for this many steps, or at
+        exactly 0.5 from step 0 (see :class:`DiscriminatorWatch`).
     """
 
     def __init__(
@@ -241,8 +282,7 @@ class Trainer:
             disable=(not fabric.is_global_zero) or auto_or_off,  # None: only on a terminal
             dynamic_ncols=True,
         )
-        pinned_since: int | None = None
-        warned = False
+        watch = DiscriminatorWatch(self.pinned_warning_steps)
         model.train()
         while step < self.max_steps:
             p = step / self.max_steps
@@ -281,20 +321,8 @@ class Trainer:
                     {k: f"{v:.3g}" for k, v in record.items() if k not in ("step", "seconds")},
                     refresh=False,
                 )
-                acc = record.get("domain_acc")
-                if acc is not None and acc >= 0.999:
-                    pinned_since = step if pinned_since is None else pinned_since
-                    if not warned and step - pinned_since >= self.pinned_warning_steps:
-                        warnings.warn(
-                            f"the discriminator's accuracy has been 1.0 since step {pinned_since} "
-                            f"(now step {step}): it wins outright and its gradients carry no "
-                            "alignment signal; try a lower learning rate for it, a larger λ, "
-                            "or a smaller discriminator",
-                            stacklevel=2,
-                        )
-                        warned = True
-                else:
-                    pinned_since = None
+                if "domain_acc" in record:
+                    watch.observe(step, record["domain_acc"])
                 if self.is_writer:
                     self.run.append_metrics(record)  # type: ignore[union-attr]
 
