@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 
 from unshift.cli import main
 from unshift.config import load_config, to_yaml
@@ -90,3 +91,15 @@ def test_progress_bar_is_quiet_off_a_terminal(tmp_path, setting, shown):
         args += ["--set", f"trainer.progress_bar={setting}"]
     proc = subprocess.run(args, capture_output=True, text=True, check=True)
     assert ("it/s" in proc.stderr or "s/it" in proc.stderr) is shown
+
+
+def test_standardize_scales_by_source_statistics():
+    from unshift.build import build_data
+
+    raw = build_data(load_config(DANN))
+    scaled = build_data(load_config(DANN, ["data.standardize=true"]))
+    x = scaled.sources[0].x
+    assert torch.allclose(x.mean(0), torch.zeros(2), atol=1e-5)
+    assert torch.allclose(x.std(0), torch.ones(2), atol=1e-5)
+    mean, std = raw.sources[0].x.mean(0), raw.sources[0].x.std(0)
+    assert torch.allclose(scaled.targets[0].x, (raw.targets[0].x - mean) / std, atol=1e-5)
