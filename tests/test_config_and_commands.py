@@ -103,3 +103,13 @@ def test_standardize_scales_by_source_statistics():
     assert torch.allclose(x.std(0), torch.ones(2), atol=1e-5)
     mean, std = raw.sources[0].x.mean(0), raw.sources[0].x.std(0)
     assert torch.allclose(scaled.targets[0].x, (raw.targets[0].x - mean) / std, atol=1e-5)
+
+
+def test_target_only_trains_on_labelled_target_and_reaches_the_upper_bound():
+    from unshift.build import build_data, build_method, build_trainer
+
+    cfg = load_config(SOURCE_ONLY, ["method.name=target_only", "trainer.steps=500"])
+    data = build_data(cfg)
+    assert data.sources[0].name.startswith("moons rotated")
+    final = build_trainer(cfg, None).fit(build_method(cfg, data), data)
+    assert final["target_acc"] > 0.95

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -28,13 +29,12 @@ def _standardize(data: TaskData) -> TaskData:
     def scaled(d: Domain | None) -> Domain | None:
         return None if d is None else Domain((d.x - mean) / std, d.y, d.name)
 
-    return TaskData(
-        sources=[scaled(d) for d in data.sources],  # type: ignore[misc]
-        targets=[scaled(d) for d in data.targets],  # type: ignore[misc]
-        num_classes=data.num_classes,
+    return dataclasses.replace(
+        data,
+        sources=[scaled(d) for d in data.sources],
+        targets=[scaled(d) for d in data.targets],
         source_test=scaled(data.source_test),
         target_test=scaled(data.target_test),
-        meta=data.meta,
     )
 
 
@@ -67,14 +67,7 @@ def build_data(cfg: RunConfig) -> TaskData:
     if cfg.method.name == "target_only":
         if any(t.y is None for t in data.targets):
             raise DataError("method target_only needs labelled target training data")
-        data = TaskData(
-            sources=list(data.targets),
-            targets=list(data.targets),
-            num_classes=data.num_classes,
-            source_test=data.source_test,
-            target_test=data.target_test,
-            meta=data.meta,
-        )
+        data = dataclasses.replace(data, sources=list(data.targets))
     return data
 
 
