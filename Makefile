@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/grl.py
 	$(BIN)/python benchmarks/step_overhead.py --steps 150 --rounds 5
 	$(BIN)/python benchmarks/moons.py --seeds 10
+	$(BIN)/python benchmarks/amazon.py --data-dir ../shared/data/amazon_dann_5000 --seeds 5
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache

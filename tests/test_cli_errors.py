@@ -38,7 +38,7 @@ def npz_args(source, target, *extra):
         "train",
         DANN,
         "--set",
-        "data.name=npz",
+        "data.name=files",
         "--set",
         f"data.source={source}",
         "--set",
@@ -57,6 +57,10 @@ def case_args(name, files, tmp_path):
     bad_x = np.ones((20, 3), dtype=np.float32)
     if name == "feature shapes disagree":
         return npz_args(files("s"), files("t", X=np.ones((20, 4), dtype=np.float32)))
+    if name == "svmlight widths differ":
+        (tmp_path / "a.svmlight").write_text("1 1:1\n-1 3:2\n")
+        (tmp_path / "b.svmlight").write_text("1 5:1\n")
+        return npz_args(str(tmp_path / "a.svmlight"), str(tmp_path / "b.svmlight"))
     if name == "labels out of range":
         return npz_args(
             files("s"),
@@ -67,7 +71,8 @@ def case_args(name, files, tmp_path):
     if name == "labels not integers":
         return npz_args(files("s", y=np.linspace(0, 1, 20)), files("t"))
     if name == "empty domain":
-        return npz_args(files("s"), files("t", X=np.zeros((0, 3), dtype=np.float32)))
+        empty = np.zeros((0, 3), dtype=np.float32)
+        return npz_args(files("s"), files("t", X=empty, y=np.zeros(0, dtype=int)))
     if name == "NaN in inputs":
         bad_x[3, 1] = np.nan
         return npz_args(files("s", X=bad_x), files("t"))
@@ -109,14 +114,15 @@ def case_args(name, files, tmp_path):
 
 CASES = {
     "feature shapes disagree": "sample has shape (4,), but the source samples have shape (3,)",
+    "svmlight widths differ": "has 5 features but",
     "labels out of range": "labels must lie in [0, 1]; got labels from 5 to 5",
-    "labels not integers": "labels 'y' must be integers",
+    "labels not integers": "labels must be integers; found",
     "empty domain": "is empty",
     "NaN in inputs": "contain NaN values (first at sample 3)",
     "Inf in inputs": "contain Inf values (first at sample 7)",
     "missing data file": "nowhere.npz does not exist",
     "not an npz file": "is not a readable .npz archive",
-    "source without labels": "has no labels: expected an array 'y'",
+    "source without labels": "has no labels (expected e.g. 'y'",
     "single class": "single class",
     "unknown config key": "unknown config key 'data.angl' (Did you mean: 'angle'?)",
     "bad config value type": "bad value for config key 'trainer.steps'",

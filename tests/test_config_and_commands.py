@@ -113,3 +113,32 @@ def test_target_only_trains_on_labelled_target_and_reaches_the_upper_bound():
     assert data.sources[0].name.startswith("moons rotated")
     final = build_trainer(cfg, None).fit(build_method(cfg, data), data)
     assert final["target_acc"] > 0.95
+
+
+def test_feature_files_from_the_command_line(tmp_path):
+    import gzip
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    lines = []
+    for i in range(120):
+        label = 1 if i % 2 else -1
+        lines.append(f"{label} {1 + i % 7}:{rng.integers(1, 4)} {8 + (i % 2)}:1\n")
+    source = tmp_path / "src_train.svmlight.gz"
+    with gzip.open(source, "wt") as fh:
+        fh.writelines(lines)
+    target = tmp_path / "tgt.npz"
+    np.savez(target, X=rng.poisson(1.0, size=(90, 10)).astype(float))
+    run = tmp_path / "run"
+    args = ["train", str(CONFIGS / "features_dann.yaml"), "--run-dir", str(run)]
+    args += ["--set", f"data.source={source}", "--set", f"data.target={target}"]
+    args += ["--set", f"data.target_test={target}", "--set", "data.n_features=10"]
+    args += ["--set", "trainer.steps=40"]
+    assert main(args) == 0
+    final = json.loads((run / "final.json").read_text())
+    assert "source_acc" in final and "target_acc" not in final
+    predictions = (run / "target_test_predictions.csv").read_text().split()
+    assert predictions[0] == "label" and len(predictions) == 91
+    assert set(predictions[1:]) <= {"0", "1"}
+    assert "proxy A-distance, raw inputs" in (run / "report.md").read_text()

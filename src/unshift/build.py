@@ -10,8 +10,8 @@ from torch import nn
 
 from unshift.config import RunConfig, load_config
 from unshift.data.domains import Domain, TaskData
-from unshift.data.files import load_npz
 from unshift.data.moons import rotated_moons
+from unshift.data.tabular import SVMLIGHT, file_format, load_features
 from unshift.errors import ConfigError, DataError, RunDirError
 from unshift.methods import DANN, Method, SourceOnly
 from unshift.models import mlp
@@ -22,12 +22,13 @@ from unshift.trainer import OptimizerSpec, Trainer
 
 
 def _standardize(data: TaskData) -> TaskData:
-    """Scale every domain by the source training mean and standard deviation."""
-    x = torch.cat([d.x for d in data.sources])
+    """Scale every domain by the source training mean and standard deviation (sparse inputs
+    become dense: centring fills in the zeros)."""
+    x = torch.cat([d.x.to_dense() for d in data.sources])
     mean, std = x.mean(0), x.std(0).clamp(min=1e-8)
 
     def scaled(d: Domain | None) -> Domain | None:
-        return None if d is None else Domain((d.x - mean) / std, d.y, d.name)
+        return None if d is None else Domain((d.x.to_dense() - mean) / std, d.y, d.name)
 
     return dataclasses.replace(
         data,
@@ -38,19 +39,36 @@ def _standardize(data: TaskData) -> TaskData:
     )
 
 
-def _npz_task(cfg: RunConfig) -> TaskData:
+def _file_task(cfg: RunConfig) -> TaskData:
     d = cfg.data
-    source = load_npz(d.source, labelled=True)  # type: ignore[arg-type]
-    target = load_npz(d.target, labelled=False)  # type: ignore[arg-type]
-    source_test = load_npz(d.source_test) if d.source_test else None
-    target_test = load_npz(d.target_test) if d.target_test else None
-    assert source.y is not None
-    if int(source.y.min()) < 0:
-        raise DataError(f"{d.source}: labels must be >= 0; got {int(source.y.min())}")
+
+    def load(path: str | None, labelled: bool) -> Domain | None:
+        if path is None:
+            return None
+        domain = load_features(path, labelled, d.n_features, d.label_column)
+        if d.transform == "log1p":
+            domain.x = torch.log1p(domain.x)
+        return domain
+
+    source, target = load(d.source, True), load(d.target, False)
+    assert source is not None and source.y is not None and target is not None
+    svmlight = any(file_format(p) in SVMLIGHT for p in (d.source, d.target))  # type: ignore[arg-type]
+    if source.x.shape[1:] != target.x.shape[1:] and d.n_features is None and svmlight:
+        raise DataError(
+            f"{d.target} has {target.x.shape[1]} features but {d.source} has "
+            f"{source.x.shape[1]}; for svmlight files, which only list non-zero features, set "
+            "data.n_features to the full width"
+        )
     if len(torch.unique(source.y)) < 2:
         raise DataError(f"{d.source}: the source labels hold a single class; need at least 2")
-    num_classes = int(source.y.max()) + 1
-    task = TaskData([source], [target], num_classes, source_test, target_test, {"task": "npz"})
+    task = TaskData(
+        [source],
+        [target],
+        num_classes=int(source.y.max()) + 1,
+        source_test=load(d.source_test, True),
+        target_test=load(d.target_test, False),
+        meta={"task": f"{source.name} → {target.name}"},
+    )
     return _standardize(task) if d.standardize else task
 
 
@@ -63,7 +81,7 @@ def build_data(cfg: RunConfig) -> TaskData:
         if d.standardize:
             data = _standardize(data)
     else:
-        data = _npz_task(cfg)
+        data = _file_task(cfg)
     if cfg.method.name == "target_only":
         if any(t.y is None for t in data.targets):
             raise DataError("method target_only needs labelled target training data")

@@ -15,6 +15,7 @@ from pathlib import Path
 from unshift.build import build_data, build_method, build_trainer, load_run
 from unshift.config import RunConfig, load_config, to_yaml
 from unshift.errors import ConfigError, TrainingDiverged, UnshiftError
+from unshift.eval.metrics import predict_labels
 from unshift.runs import RunDir
 
 EXIT_BAD_INPUT = 2
@@ -42,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
         "train",
         help="train a model from a YAML config",
         description="Train from a YAML config (see configs/), writing a run directory with the "
-        "resolved config, metrics.jsonl, checkpoints, final.json and report.md.",
+        "resolved config, metrics.jsonl, checkpoints, final.json, report.md and, when there is "
+        "a target test set (labelled or not), target_test_predictions.csv.",
     )
     train.add_argument("config", nargs="?", help="YAML config file, e.g. configs/moons/dann.yaml")
     train.add_argument(
@@ -118,6 +120,11 @@ def train(args: argparse.Namespace) -> int:
         RunDir(run_dir).create()
         RunDir(run_dir).config.write_text(to_yaml(cfg))
     final = trainer.fit(method, data, resume=bool(args.resume))
+    if trainer.is_writer and data.target_test is not None:
+        method.eval()
+        predicted = predict_labels(method.predict, data.target_test.x.to(trainer.fabric.device))
+        out = RunDir(run_dir).path / "target_test_predictions.csv"
+        out.write_text("label\n" + "".join(f"{int(v)}\n" for v in predicted.tolist()))
     if trainer.is_writer:
         from unshift.report.report import write_report
 

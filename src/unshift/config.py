@@ -24,16 +24,19 @@ from omegaconf.errors import (
 from unshift.errors import ConfigError
 
 METHODS = ("source_only", "target_only", "dann")
-DATASETS = ("moons", "npz")
+DATASETS = ("moons", "files")
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 
 
 @dataclass
 class DataConfig:
     """Which task. ``moons``: rotated two moons (``angle`` in degrees, ``n_train``/``n_test``
-    per domain, ``noise``). ``npz``: files with arrays ``X`` and ``y`` at ``source``, ``target``
-    and optional ``source_test``/``target_test`` (the target file's ``y`` is never trained on
-    except by ``target_only``)."""
+    per domain, ``noise``). ``files``: feature files (svmlight, .npz, .mat or .csv, see
+    :mod:`unshift.data.tabular`) at ``source``, ``target`` and optional ``source_test`` /
+    ``target_test``; a target file's labels are never trained on except by ``target_only``.
+    ``n_features`` fixes the width of svmlight files, ``label_column`` names the CSV label
+    column, ``transform`` ``log1p`` maps features ``v`` to ``log(1 + v)`` (counts; keeps
+    sparsity), ``standardize`` scales by the source training mean and deviation."""
 
     name: str = "moons"
     angle: float = 35.0
@@ -45,6 +48,9 @@ class DataConfig:
     source_test: str | None = None
     target_test: str | None = None
     standardize: bool = False
+    n_features: int | None = None
+    label_column: str = "label"
+    transform: str = "none"
 
 
 @dataclass
@@ -209,13 +215,14 @@ def validate(config: RunConfig) -> None:
         (all(h >= 1 for h in config.model.hidden), "model.hidden widths must be >= 1"),
         (config.data.n_train >= 1 and config.data.n_test >= 1, "data.n_train/n_test >= 1"),
         (config.data.noise >= 0, "data.noise must be >= 0"),
+        (config.data.transform in ("none", "log1p"), "data.transform must be none or log1p"),
         (len(config.optim.betas) == 2, "optim.betas needs two numbers"),
     ]
     for ok, message in checks:
         if not ok:
             raise ConfigError(f"bad config value: {message}")
-    if config.data.name == "npz" and (config.data.source is None or config.data.target is None):
-        raise ConfigError("data.name=npz needs data.source and data.target (paths to .npz files)")
+    if config.data.name == "files" and (config.data.source is None or config.data.target is None):
+        raise ConfigError("data.name=files needs data.source and data.target (feature files)")
 
 
 def to_yaml(config: RunConfig) -> str:

@@ -16,9 +16,17 @@ from torch import Tensor
 from unshift.errors import DataError
 
 
+def take_rows(x: Tensor, index: Tensor) -> Tensor:
+    """Rows ``index`` of ``x`` as a dense tensor; a sparse ``x`` densifies only those rows."""
+    if x.is_sparse:
+        return x.index_select(0, index).to_dense()
+    return x[index]
+
+
 @dataclass
 class Domain:
-    """Samples ``x`` ``(N, *)`` and, where known, integer labels ``y`` ``(N,)``."""
+    """Samples ``x`` ``(N, *)`` (dense, or a 2-D sparse COO tensor) and, where known, integer
+    labels ``y`` ``(N,)``."""
 
     x: Tensor
     y: Tensor | None = None
@@ -90,9 +98,14 @@ def check_domain(
             f"{role}: each sample has shape {tuple(x.shape[1:])}, but the source samples have "
             f"shape {shape}; source and target features must agree"
         )
-    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
-        bad = int((~torch.isfinite(x)).flatten(1).any(1).nonzero()[0])
-        kind = "NaN" if bool(torch.isnan(x).any()) else "Inf"
+    values = x.coalesce().values() if x.is_sparse else x
+    if values.is_floating_point() and not bool(torch.isfinite(values).all()):
+        bad_values = ~torch.isfinite(values)
+        if x.is_sparse:
+            bad = int(x.coalesce().indices()[0, bad_values].min())
+        else:
+            bad = int(bad_values.flatten(1).any(1).nonzero()[0])
+        kind = "NaN" if bool(torch.isnan(values).any()) else "Inf"
         raise DataError(f"{role}: the samples contain {kind} values (first at sample {bad})")
     if y is None:
         if labelled:

@@ -12,11 +12,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from unshift.data.domains import Domain
+from unshift.data.domains import Domain, take_rows
 
 
 class DomainStream:
-    """Infinite batches of ``batch_size`` samples from one in-memory domain.
+    """Infinite batches of ``batch_size`` samples from one in-memory domain (dense batches,
+    also from a sparse domain).
 
     An epoch drops its last partial batch; a domain smaller than ``batch_size`` yields batches
     of its whole (reshuffled) size.
@@ -44,7 +45,7 @@ class DomainStream:
         """Batch number ``b`` (0-based) of the stream: ``x`` ``(B, *)`` and ``y`` ``(B,)``."""
         epoch, offset = divmod(b, self.per_epoch)
         idx = self._permutation(epoch)[offset * self.batch_size : (offset + 1) * self.batch_size]
-        return self.x[idx], None if self.y is None else self.y[idx]
+        return take_rows(self.x, idx), None if self.y is None else self.y[idx]
 
 
 class PairedBatches:

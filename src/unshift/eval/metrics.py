@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
+
+from unshift.data.domains import take_rows
 
 
 def confusion_matrix(predicted: Tensor, labels: Tensor, num_classes: int) -> Tensor:
@@ -14,14 +16,22 @@ def confusion_matrix(predicted: Tensor, labels: Tensor, num_classes: int) -> Ten
     return torch.bincount(index, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
+def batches(x: Tensor, batch_size: int = 1024) -> Iterator[Tensor]:
+    """Consecutive dense batches of ``x`` ``(N, *)``; a sparse ``x`` densifies one batch at a
+    time."""
+    for i in range(0, x.shape[0], batch_size):
+        if x.is_sparse:
+            yield take_rows(x, torch.arange(i, min(i + batch_size, x.shape[0]), device=x.device))
+        else:
+            yield x[i : i + batch_size]
+
+
 @torch.no_grad()
 def predict_labels(
     predict: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 1024
 ) -> Tensor:
     """Arg-max class ``(N,)`` of ``predict`` (inputs ``(B, *)`` → logits ``(B, C)``) in batches."""
-    return torch.cat(
-        [predict(x[i : i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)]
-    )
+    return torch.cat([predict(b).argmax(1) for b in batches(x, batch_size)])
 
 
 def classification_report(predicted: Tensor, labels: Tensor, num_classes: int) -> dict:

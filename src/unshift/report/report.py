@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+from torch import Tensor
+
 from unshift.build import load_run
+from unshift.eval.metrics import batches
+from unshift.eval.proxy_a import proxy_a_distance
+from unshift.methods import Method
 from unshift.report import plots
 from unshift.runs import RunDir
 
@@ -18,6 +24,11 @@ SCHEDULES = {"λ (GRL coefficient)": ("coeff",), "learning rate": ("lr",)}
 
 def _fmt(value: object) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+@torch.no_grad()
+def _features(method: Method, x: Tensor) -> Tensor:
+    return torch.cat([method.features(b) for b in batches(x)])
 
 
 def write_report(run_dir: str | Path, baseline: str | Path | None = None) -> Path:
@@ -43,7 +54,20 @@ def write_report(run_dir: str | Path, baseline: str | Path | None = None) -> Pat
     for key in ("source_acc", "target_acc"):
         if key in final:
             lines.append(f"| {key.replace('_', ' ')} (test) | {_fmt(final[key])} |")
-    lines.append("")
+    source = data.source_test or data.sources[0]
+    target = data.target_test or data.targets[0]
+    pad_raw = proxy_a_distance(source.x, target.x, seed=cfg.seed)
+    pad_features = proxy_a_distance(
+        _features(method, source.x), _features(method, target.x), seed=cfg.seed
+    )
+    lines.append(f"| proxy A-distance, raw inputs | {pad_raw:.3f} |")
+    lines.append(f"| proxy A-distance, learned features | {pad_features:.3f} |")
+    lines += [
+        "",
+        "Proxy A-distance `2 (1 − 2ε)` of a linear classifier separating the two test sets "
+        "(0: indistinguishable, 2: separable).",
+        "",
+    ]
 
     images: list[tuple[str, Path | None]] = [
         ("Training curves", plots.curves(records, CURVES, plot_dir / "curves.png")),
@@ -55,8 +79,6 @@ def write_report(run_dir: str | Path, baseline: str | Path | None = None) -> Pat
             base_cfg, _, base_method = load_run(baseline)
             models[f"{base_cfg.method.name} (baseline)"] = base_method.predict
         models[cfg.method.name] = method.predict
-        target = data.target_test or data.targets[0]
-        source = data.source_test or data.sources[0]
         images.append(
             (
                 "Decision boundaries (dots: source, crosses: target)",

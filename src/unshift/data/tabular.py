@@ -1,0 +1,174 @@
+"""Feature-vector domains from files under a user-given path.
+
+Formats, chosen by file name:
+
+- ``.svmlight`` / ``.svm`` / ``.libsvm`` (optionally ``.gz``): sparse rows ``label idx:value``;
+  kept sparse (a torch COO tensor) so that only a batch at a time is made dense.
+- ``.npz``: arrays ``X`` ``(N, F)`` and, optionally, ``y`` ``(N,)``.
+- ``.mat`` (MATLAB): ``fts`` or ``X`` for features, ``labels`` or ``y`` for labels.
+- ``.csv``: a header row; the label column (default ``label``) is optional for targets.
+
+Labels must be integers ``>= 0``; the binary ``{-1, +1}`` convention of svmlight files is
+mapped to ``{0, 1}``, and whole-number floats (as CSV tools write them) are accepted.
+Errors name the file and what was expected.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+import scipy.sparse
+import torch
+from scipy.io.matlab import MatReadError
+from torch import Tensor
+
+from unshift.data.domains import Domain
+from unshift.errors import DataError
+
+SVMLIGHT = (".svmlight", ".svm", ".libsvm")
+FORMATS = (*SVMLIGHT, ".npz", ".mat", ".csv")
+
+
+def _labels(y: np.ndarray, path: Path) -> Tensor:
+    y = np.asarray(y).ravel()
+    if y.dtype.kind == "f":
+        whole = np.isfinite(y) & (y == np.round(y))
+        if not whole.all():
+            raise DataError(
+                f"{path}: labels must be integers; found {y[~whole][0].item()!r} (dtype {y.dtype})"
+            )
+    elif y.dtype.kind not in "iub":
+        raise DataError(f"{path}: labels must be integers; got dtype {y.dtype}")
+    labels = y.astype(np.int64)
+    if set(np.unique(labels).tolist()) <= {-1, 1} and (labels == -1).any():
+        labels = (labels > 0).astype(np.int64)
+    if labels.size and labels.min() < 0:
+        raise DataError(f"{path}: labels must be >= 0 (or -1/+1); found {labels.min()}")
+    return torch.as_tensor(labels)
+
+
+def to_tensor(x: np.ndarray | scipy.sparse.spmatrix) -> Tensor:
+    """Features as float32: a dense tensor, or a sparse COO tensor for scipy sparse input."""
+    if scipy.sparse.issparse(x):
+        coo = scipy.sparse.coo_matrix(x, dtype=np.float32)
+        indices = torch.as_tensor(np.vstack([coo.row, coo.col]).astype(np.int64))
+        values = torch.as_tensor(coo.data)
+        return torch.sparse_coo_tensor(indices, values, coo.shape, check_invariants=True).coalesce()
+    return torch.as_tensor(np.asarray(x, dtype=np.float32))
+
+
+def _features(x: np.ndarray | scipy.sparse.spmatrix, path: Path, what: str) -> Tensor:
+    if scipy.sparse.issparse(x):
+        return to_tensor(x)
+    x = np.asarray(x)
+    if x.dtype.kind not in "fiub" or x.ndim != 2:
+        raise DataError(
+            f"{path}: {what} must be a numeric array of shape (N, features); got shape "
+            f"{x.shape} and dtype {x.dtype}"
+        )
+    return to_tensor(x)
+
+
+def file_format(path: str | Path) -> str:
+    """The format suffix of a feature file, ignoring ``.gz``: e.g. ``.svmlight``, ``.npz``."""
+    path = Path(path)
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def _read_svmlight(path: Path, n_features: int | None) -> tuple[Tensor, Tensor]:
+    from sklearn.datasets import load_svmlight_file
+
+    try:
+        x, y = load_svmlight_file(str(path), n_features=n_features, dtype=np.float32)
+    except (ValueError, OSError, EOFError) as err:
+        raise DataError(f"data file {path} is not a readable svmlight file ({err})") from None
+    return _features(x, path, "features"), _labels(y, path)
+
+
+def _read_npz(path: Path) -> tuple[Tensor, Tensor | None]:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        raise DataError(f"data file {path} is not a readable .npz archive ({err})") from None
+    if "X" not in arrays:
+        raise DataError(f"data file {path} has no array 'X' (found {sorted(arrays)})")
+    y = arrays.get("y")
+    return _features(arrays["X"], path, "'X'"), None if y is None else _labels(y, path)
+
+
+def _read_mat(path: Path) -> tuple[Tensor, Tensor | None]:
+    try:
+        content = scipy.io.loadmat(str(path))
+    except (ValueError, OSError, TypeError, NotImplementedError, MatReadError) as err:
+        raise DataError(f"data file {path} is not a readable .mat file ({err})") from None
+    key_x = next((k for k in ("fts", "X", "features") if k in content), None)
+    if key_x is None:
+        found = sorted(k for k in content if not k.startswith("__"))
+        raise DataError(f"data file {path} has no features: expected 'fts' or 'X' (found {found})")
+    key_y = next((k for k in ("labels", "y", "label") if k in content), None)
+    y = None if key_y is None else _labels(content[key_y], path)
+    return _features(content[key_x], path, f"'{key_x}'"), y
+
+
+def _read_csv(path: Path, label_column: str) -> tuple[Tensor, Tensor | None]:
+    try:
+        with open(path) as fh:
+            header = fh.readline().strip().split(",")
+        table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    except (OSError, ValueError) as err:
+        raise DataError(f"data file {path} is not a readable numeric CSV file ({err})") from None
+    if table.shape[1] != len(header):
+        raise DataError(
+            f"{path}: the header names {len(header)} columns but rows hold {table.shape[1]}"
+        )
+    if label_column in header:
+        col = header.index(label_column)
+        return _features(np.delete(table, col, axis=1), path, "features"), _labels(
+            table[:, col], path
+        )
+    return _features(table, path, "features"), None
+
+
+def load_features(
+    path: str | Path,
+    labelled: bool = True,
+    n_features: int | None = None,
+    label_column: str = "label",
+    name: str | None = None,
+) -> Domain:
+    """A domain from a feature file (format by file name, see the module docstring).
+
+    ``labelled=True`` requires labels. ``n_features`` fixes the width of svmlight files (their
+    rows only list non-zero features). ``label_column`` names the CSV label column.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"data file {path} does not exist")
+    kind = file_format(path)
+    if kind in SVMLIGHT:
+        x, y = _read_svmlight(path, n_features)
+    elif kind == ".npz":
+        x, y = _read_npz(path)
+    elif kind == ".mat":
+        x, y = _read_mat(path)
+    elif kind == ".csv":
+        x, y = _read_csv(path, label_column)
+    else:
+        raise DataError(
+            f"data file {path}: unknown format '{kind}'; expected one of {list(FORMATS)}"
+        )
+    if y is None and labelled:
+        raise DataError(
+            f"data file {path} has no labels (expected e.g. 'y', 'labels' or a "
+            f"'{label_column}' column)"
+        )
+    if y is not None and len(y) != x.shape[0]:
+        raise DataError(f"{path}: {x.shape[0]} samples but {len(y)} labels")
+    return Domain(x, y, name or path.name.split(".")[0])

@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+import scipy.sparse
+from sklearn.base import clone
+
+from unshift.data import rotated_moons
+from unshift.sklearn import DANNClassifier, SourceOnlyClassifier
+
+FAST = {"max_steps": 60, "batch_size": 16}
+
+
+def moons(seed=0):
+    data = rotated_moons(n_train=200, n_test=500, seed=seed)
+    return (
+        data.sources[0].x.numpy(),
+        data.sources[0].y.numpy(),
+        data.targets[0].x.numpy(),
+        data.target_test.x.numpy(),
+        data.target_test.y.numpy(),
+    )
+
+
+@pytest.mark.parametrize("cls", [DANNClassifier, SourceOnlyClassifier])
+def test_basic_contract(cls):
+    xs, ys, xt, xtt, _ = moons()
+    labels = np.array(["neg", "pos"])[ys]
+    clf = cls(**FAST)
+    assert clf.fit(xs, labels, X_target=xt) is clf
+    assert set(clf.classes_) == {"neg", "pos"}
+    assert clf.predict(xtt).shape == (500,) and set(clf.predict(xtt)) <= {"neg", "pos"}
+    proba = clf.predict_proba(xtt)
+    assert proba.shape == (500, 2) and np.allclose(proba.sum(1), 1.0, atol=1e-5)
+    assert 0.0 <= clf.score(xs, labels) <= 1.0
+    assert clf.n_features_in_ == 2
+
+
+@pytest.mark.parametrize("cls", [DANNClassifier, SourceOnlyClassifier])
+def test_clone_and_params_round_trip(cls):
+    clf = cls(hidden=(8,), lr=0.05, random_state=3)
+    params = clf.get_params()
+    copy = clone(clf)
+    assert copy.get_params() == params and copy is not clf
+    copy.set_params(lr=0.2, hidden=(4, 4))
+    assert copy.get_params()["lr"] == 0.2 and copy.hidden == (4, 4)
+    assert not hasattr(copy, "classes_")
+
+
+def test_same_random_state_same_predictions():
+    xs, ys, xt, xtt, _ = moons()
+    a = DANNClassifier(**FAST, random_state=1).fit(xs, ys, X_target=xt).predict_proba(xtt)
+    b = DANNClassifier(**FAST, random_state=1).fit(xs, ys, X_target=xt).predict_proba(xtt)
+    assert np.array_equal(a, b)
+
+
+def test_sparse_input_is_accepted():
+    rng = np.random.default_rng(0)
+    xs = scipy.sparse.random(80, 30, density=0.2, format="csr", random_state=0)
+    xt = scipy.sparse.random(60, 30, density=0.2, format="csr", random_state=1)
+    ys = rng.integers(0, 2, 80)
+    clf = DANNClassifier(**FAST).fit(xs, ys, X_target=xt)
+    assert clf.predict(xt).shape == (60,)
+
+
+def test_errors_are_clear():
+    xs, ys, _, _, _ = moons()
+    with pytest.raises(ValueError, match="needs X_target"):
+        DANNClassifier(**FAST).fit(xs, ys)
+    with pytest.raises(ValueError, match="X_target has 3 features but X has 2"):
+        DANNClassifier(**FAST).fit(xs, ys, X_target=np.ones((5, 3)))
+    with pytest.raises(ValueError, match="single class"):
+        SourceOnlyClassifier(**FAST).fit(xs, np.zeros_like(ys))
+    fitted = SourceOnlyClassifier(**FAST).fit(xs, ys)
+    with pytest.raises(ValueError, match="expects 2"):
+        fitted.predict(np.ones((4, 3)))
+
+
+def test_dann_beats_source_only_on_shifted_moons_over_seeds():
+    params = {"hidden": (64, 64), "activation": "tanh", "lr": 0.1, "max_steps": 3000}
+    gains = []
+    for seed in (0, 1):
+        xs, ys, xt, xtt, ytt = moons(seed)
+        dann = DANNClassifier(**params, discriminator_hidden=(64, 64), random_state=seed)
+        so = SourceOnlyClassifier(**params, random_state=seed)
+        gains.append(dann.fit(xs, ys, X_target=xt).score(xtt, ytt) - so.fit(xs, ys).score(xtt, ytt))
+    assert min(gains) > 0.1, gains
