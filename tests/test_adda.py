@@ -1,0 +1,125 @@
+import pytest
+import torch
+from torch import nn
+
+from unshift.data import rotated_moons
+from unshift.methods import ADDA
+from unshift.models import mlp
+from unshift.nn import DomainDiscriminator
+from unshift.trainer import OptimizerSpec, Trainer
+
+
+def adda(pretrain_steps, **kwargs):
+    torch.manual_seed(0)
+    encoder = nn.Sequential(nn.Linear(2, 16), nn.BatchNorm1d(16), nn.Tanh())
+    disc = DomainDiscriminator(16, hidden=(16,), batch_norm=False, dropout=0.0)
+    return ADDA(encoder, nn.Linear(16, 2), 16, pretrain_steps, disc, **kwargs)
+
+
+def snapshot(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def test_phases_honour_k_d_and_k_g():
+    method = adda(5, k_d=2, k_g=3)
+    assert [p.name for p in method.phases(4)] == ["pretrain"]
+    assert [p.name for p in method.phases(5)] == ["discriminator"] * 2 + ["target"] * 3
+    assert {p.optimizer for p in method.phases(5)} == {"discriminator", "target"}
+
+
+class Counting(ADDA):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls = {}
+
+    def forward(self, sources, targets, phase="pretrain"):
+        self.calls[phase] = self.calls.get(phase, 0) + 1
+        return super().forward(sources, targets, phase)
+
+
+def test_trainer_runs_each_phase_as_often_as_asked():
+    torch.manual_seed(0)
+    encoder = mlp(2, [8], "tanh")
+    method = Counting(encoder, nn.Linear(8, 2), 8, pretrain_steps=4, k_d=2, k_g=3)
+    Trainer(max_steps=10, batch_size=16).fit(method, rotated_moons(n_train=64, n_test=32))
+    assert method.calls == {"pretrain": 4, "discriminator": 12, "target": 18}
+
+
+def test_phase_2_starts_from_the_source_encoder_and_keeps_it_frozen():
+    data = rotated_moons(n_train=64, n_test=32)
+    method = adda(pretrain_steps=30)
+    opt = OptimizerSpec(name="adam", lr=2e-3, betas=(0.5, 0.999), lr_schedule="constant")
+    Trainer(max_steps=30, batch_size=16, optimizer=opt).fit(method, data)
+    assert not bool(method.adapting)
+    source_after_phase_1 = snapshot(method.feature_extractor)
+    head_after_phase_1 = snapshot(method.label_head)
+
+    method.pretrain_steps = 0  # everything from here is phase 2
+    sources = [(data.sources[0].x[:16], data.sources[0].y[:16])]
+    method.eval()  # so that this forward pass moves no BatchNorm statistics of M_t
+    method(sources, [data.targets[0].x[:16]], "discriminator")
+    target_start = snapshot(method.target_encoder)
+    for key, value in source_after_phase_1.items():
+        assert torch.equal(target_start[key], value), key
+
+    Trainer(max_steps=20, batch_size=16, optimizer=opt).fit(method, data)
+    for key, value in snapshot(method.feature_extractor).items():
+        assert torch.equal(value, source_after_phase_1[key]), f"M_s.{key} moved"
+    for key, value in snapshot(method.label_head).items():
+        assert torch.equal(value, head_after_phase_1[key]), f"C.{key} moved"
+    moved = snapshot(method.target_encoder)
+    assert any(not torch.equal(moved[k], target_start[k]) for k in moved)
+
+
+@pytest.mark.parametrize("objective", ["gan", "minimax", "confusion"])
+def test_each_mapping_objective_trains(objective):
+    method = adda(pretrain_steps=10, objective=objective)
+    final = Trainer(max_steps=20, batch_size=16).fit(method, rotated_moons(n_train=64, n_test=32))
+    assert bool(method.adapting) and 0.0 <= final["target_acc"] <= 1.0
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="objective must be one of"):
+        adda(5, objective="wgan")
+    with pytest.raises(ValueError, match="k_d and k_g >= 1"):
+        adda(5, k_d=0)
+
+
+class Crash(RuntimeError):
+    pass
+
+
+class CrashingADDA(ADDA):
+    """Dies on its ``crash_at``-th forward call, like a killed process."""
+
+    crash_at = 0
+
+    def forward(self, sources, targets, phase="pretrain"):
+        CrashingADDA.crash_at -= 1
+        if CrashingADDA.crash_at == 0:
+            raise Crash
+        return super().forward(sources, targets, phase)
+
+
+def test_killed_in_phase_2_resumes_to_the_same_result(tmp_path):
+    data = rotated_moons(n_train=64, n_test=128)
+
+    def build(cls):
+        torch.manual_seed(0)
+        encoder = nn.Sequential(nn.Linear(2, 16), nn.Tanh())
+        disc = DomainDiscriminator(16, hidden=(16,), batch_norm=False, dropout=0.0)
+        return cls(encoder, nn.Linear(16, 2), 16, 12, disc)
+
+    def trainer(run_dir):
+        return Trainer(max_steps=30, batch_size=16, run_dir=run_dir, checkpoint_every=5, seed=3)
+
+    straight = trainer(tmp_path / "a").fit(build(ADDA), data)
+    CrashingADDA.crash_at = 12 + 2 * 8 + 1  # phase 1: 1 call per step, phase 2: 2 per step
+    with pytest.raises(Crash):
+        trainer(tmp_path / "b").fit(build(CrashingADDA), data)
+    state = torch.load(tmp_path / "b" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert state["step"] == 20 and bool(state["model"]["adapting"])
+    resumed = trainer(tmp_path / "b").fit(build(ADDA), data, resume=True)
+    assert {k: v for k, v in resumed.items() if k != "wall_s"} == {
+        k: v for k, v in straight.items() if k != "wall_s"
+    }
