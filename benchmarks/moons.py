@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from common import write_results  # benchmarks/ is on sys.path when run as a script
 
-from unshift.build import build_data, build_method, build_trainer
+from unshift.build import train_from_config
 from unshift.config import load_config
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "moons"
@@ -25,8 +25,7 @@ def run(method: str, seed: int, angle: float) -> dict:
         CONFIGS / f"{method}.yaml",
         [f"seed={seed}", f"data.angle={angle}", "trainer.progress_bar=false"],
     )
-    data = build_data(cfg)
-    final = build_trainer(cfg, None).fit(build_method(cfg, data), data)
+    final = train_from_config(cfg)
     return {
         "task": f"moons_{angle:g}",
         "method": method,

@@ -9,7 +9,7 @@ import statistics
 import pytest
 import torch
 
-from unshift.build import build_data, build_method, build_trainer
+from unshift.build import train_from_config
 from unshift.config import load_config
 
 from .conftest import CONFIGS
@@ -17,8 +17,7 @@ from .conftest import CONFIGS
 
 def target_accuracy(config: str, seed: int) -> float:
     cfg = load_config(CONFIGS / "moons" / config, [f"seed={seed}", "trainer.progress_bar=false"])
-    data = build_data(cfg)
-    return build_trainer(cfg, None).fit(build_method(cfg, data), data)["target_acc"]
+    return train_from_config(cfg)["target_acc"]
 
 
 @pytest.fixture(scope="module")

@@ -245,6 +245,7 @@ class Trainer:
         optimizers = [self.optimizer.build(groups[n]) for n in names]
         model, *optimizers = fabric.setup(method, *optimizers)
         opt = dict(zip(names, optimizers, strict=True))
+        saved_objects = {"model": model, **{f"opt_{n}": o for n, o in opt.items()}}
         sources = [self._to_device(d) for d in data.sources]
         targets = [self._to_device(d) for d in data.targets]
         stream = PairedBatches(sources, targets, self.batch_size, self.seed, fabric.global_rank)
@@ -252,8 +253,7 @@ class Trainer:
         step, elapsed = 0, 0.0
         if resume:
             assert self.run is not None
-            state = {"model": model, **{f"opt_{n}": o for n, o in opt.items()}}
-            rest = fabric.load(self.run.checkpoint, state)
+            rest = fabric.load(self.run.checkpoint, dict(saved_objects))
             step, stream.drawn, elapsed = rest["step"], rest["drawn"], rest["elapsed"]
             torch.set_rng_state(rest["rng"])
             if self.is_writer:
@@ -266,8 +266,7 @@ class Trainer:
 
         def checkpoint_state() -> dict[str, Any]:
             return {
-                "model": model,
-                **{f"opt_{n}": o for n, o in opt.items()},
+                **saved_objects,
                 "step": step,
                 "drawn": stream.drawn,
                 "elapsed": elapsed + time.perf_counter() - start,
