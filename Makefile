@@ -12,7 +12,7 @@ TORCH_PIN := torch==2.13.0
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(TORCH_PIN)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,keras]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,keras,vision]'
 	touch $(STAMP)
 
 demo: $(STAMP)

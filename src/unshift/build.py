@@ -10,11 +10,13 @@ from torch import nn
 
 from unshift.config import RunConfig, load_config
 from unshift.data.domains import Domain, TaskData
+from unshift.data.images import load_digits, match_images
 from unshift.data.moons import rotated_moons
 from unshift.data.tabular import SVMLIGHT, file_format, load_features
 from unshift.errors import ConfigError, DataError, RunDirError
 from unshift.methods import DANN, Method, SourceOnly
 from unshift.models import mlp
+from unshift.models.digits import FEATURES, dann_mnist_features, dann_mnist_label_head
 from unshift.nn import DomainDiscriminator
 from unshift.runs import RunDir
 from unshift.schedules import schedule_from_config
@@ -72,6 +74,27 @@ def _file_task(cfg: RunConfig) -> TaskData:
     return _standardize(task) if d.standardize else task
 
 
+def _digit_task(cfg: RunConfig) -> TaskData:
+    d = cfg.data
+
+    def load(name: str, split: str, limit: int | None) -> Domain:
+        directory = d.dirs.get(name) or str(Path(d.root or ".") / name)
+        domain = match_images(load_digits(name, directory, split), d.channels, d.image_size)
+        if limit is not None:
+            domain = Domain(domain.x[:limit], domain.y[:limit], domain.name)  # type: ignore[index]
+        return domain
+
+    assert d.source is not None and d.target is not None
+    return TaskData(
+        [load(d.source, "train", d.max_train)],
+        [load(d.target, "train", d.max_train)],
+        num_classes=10,
+        source_test=load(d.source, "test", d.max_test),
+        target_test=load(d.target, "test", d.max_test),
+        meta={"task": f"{d.source} → {d.target}"},
+    )
+
+
 def build_data(cfg: RunConfig) -> TaskData:
     """The task the config names, with sources swapped for labelled target data for
     ``target_only``."""
@@ -80,6 +103,8 @@ def build_data(cfg: RunConfig) -> TaskData:
         data = rotated_moons(d.angle, d.n_train, d.n_test, d.noise, seed=cfg.seed)
         if d.standardize:
             data = _standardize(data)
+    elif cfg.data.name == "digits":
+        data = _digit_task(cfg)
     else:
         data = _file_task(cfg)
     if cfg.method.name == "target_only":
@@ -89,13 +114,26 @@ def build_data(cfg: RunConfig) -> TaskData:
     return data
 
 
-def build_method(cfg: RunConfig, data: TaskData) -> Method:
-    """The method and its networks, sized from the data, initialised from ``cfg.seed``."""
-    torch.manual_seed(cfg.seed)
+def _networks(cfg: RunConfig, data: TaskData) -> tuple[nn.Module, nn.Module, int]:
+    """Feature extractor, label head and feature width for the config's model."""
+    if cfg.model.name == "dann_mnist":
+        if len(data.input_shape) != 3 or data.input_shape[1:] != (28, 28):
+            raise ConfigError(
+                f"model dann_mnist takes (C, 28, 28) images; the data has samples of shape "
+                f"{data.input_shape} (set data.image_size=28 for digit data)"
+            )
+        features = dann_mnist_features(data.input_shape[0])
+        return features, dann_mnist_label_head(data.num_classes), FEATURES
     in_features = int(torch.tensor(data.input_shape).prod())
     width = cfg.model.hidden[-1]
     features = mlp(in_features, cfg.model.hidden, cfg.model.activation)
-    head = nn.Linear(width, data.num_classes)
+    return features, nn.Linear(width, data.num_classes), width
+
+
+def build_method(cfg: RunConfig, data: TaskData) -> Method:
+    """The method and its networks, sized from the data, initialised from ``cfg.seed``."""
+    torch.manual_seed(cfg.seed)
+    features, head, width = _networks(cfg, data)
     if cfg.method.name in ("source_only", "target_only"):
         return SourceOnly(features, head)
     disc = cfg.method.discriminator

@@ -24,7 +24,8 @@ from omegaconf.errors import (
 from unshift.errors import ConfigError
 
 METHODS = ("source_only", "target_only", "dann")
-DATASETS = ("moons", "files")
+DATASETS = ("moons", "files", "digits")
+MODELS = ("mlp", "dann_mnist")
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 
 
@@ -36,7 +37,12 @@ class DataConfig:
     ``target_test``; a target file's labels are never trained on except by ``target_only``.
     ``n_features`` fixes the width of svmlight files, ``label_column`` names the CSV label
     column, ``transform`` ``log1p`` maps features ``v`` to ``log(1 + v)`` (counts; keeps
-    sparsity), ``standardize`` scales by the source training mean and deviation."""
+    sparsity), ``standardize`` scales by the source training mean and deviation.
+    ``digits``: ``source`` and ``target`` name datasets (``mnist``, ``usps``, ``mnist_m``) read
+    from ``root/<name>`` (or the directory ``dirs[<name>]``), their train splits for training
+    and test splits for testing, matched to ``channels`` (1 or 3: grey repeated, colour
+    averaged) and ``image_size``×``image_size`` pixels (bilinear); ``max_train``/``max_test``
+    keep the first so many images of each split."""
 
     name: str = "moons"
     angle: float = 35.0
@@ -51,12 +57,19 @@ class DataConfig:
     n_features: int | None = None
     label_column: str = "label"
     transform: str = "none"
+    root: str | None = None
+    dirs: dict[str, str] = field(default_factory=dict)
+    channels: int = 1
+    image_size: int = 28
+    max_train: int | None = None
+    max_test: int | None = None
 
 
 @dataclass
 class ModelConfig:
-    """An MLP feature extractor (``hidden`` widths, ``activation`` relu|tanh|sigmoid) and a
-    linear label head."""
+    """``mlp``: an MLP feature extractor (``hidden`` widths, ``activation`` relu|tanh|sigmoid)
+    and a linear label head. ``dann_mnist``: the DANN paper's MNIST network
+    (:mod:`unshift.models.digits`; ``hidden`` and ``activation`` unused)."""
 
     name: str = "mlp"
     hidden: list[int] = field(default_factory=lambda: [32, 32])
@@ -201,7 +214,13 @@ def validate(config: RunConfig) -> None:
     checks: list[tuple[bool, str]] = [
         (config.method.name in METHODS, f"method.name must be one of {list(METHODS)}"),
         (config.data.name in DATASETS, f"data.name must be one of {list(DATASETS)}"),
-        (config.model.name == "mlp", "model.name must be 'mlp'"),
+        (config.model.name in MODELS, f"model.name must be one of {list(MODELS)}"),
+        (config.data.channels in (1, 3), "data.channels must be 1 or 3"),
+        (config.data.image_size >= 1, "data.image_size must be >= 1"),
+        (
+            all(v is None or v >= 1 for v in (config.data.max_train, config.data.max_test)),
+            "data.max_train/max_test must be >= 1",
+        ),
         (config.model.activation in ACTIVATIONS, f"model.activation: one of {list(ACTIVATIONS)}"),
         (config.optim.name in ("sgd", "adam"), "optim.name must be 'sgd' or 'adam'"),
         (config.optim.lr > 0, "optim.lr must be > 0"),
@@ -223,6 +242,21 @@ def validate(config: RunConfig) -> None:
             raise ConfigError(f"bad config value: {message}")
     if config.data.name == "files" and (config.data.source is None or config.data.target is None):
         raise ConfigError("data.name=files needs data.source and data.target (feature files)")
+    if config.data.name == "digits":
+        from unshift.data.images import DIGIT_DATASETS
+
+        names = [(role, getattr(config.data, role)) for role in ("source", "target")]
+        for role, name in names:
+            if name not in DIGIT_DATASETS:
+                raise ConfigError(
+                    f"data.name=digits needs data.{role} in {list(DIGIT_DATASETS)}; got {name!r}"
+                )
+        for _, name in names:
+            if config.data.root is None and name not in config.data.dirs:
+                raise ConfigError(
+                    f"data.name=digits needs data.root (a directory holding {name}/) or "
+                    f"data.dirs.{name}; e.g. --set data.root=../shared/data"
+                )
 
 
 def to_yaml(config: RunConfig) -> str:

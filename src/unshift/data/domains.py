@@ -16,11 +16,17 @@ from torch import Tensor
 from unshift.errors import DataError
 
 
+def as_float(x: Tensor) -> Tensor:
+    """Pixels ``uint8`` → ``float32`` in ``[0, 1]``; other tensors unchanged."""
+    return x.float().div_(255.0) if x.dtype == torch.uint8 else x
+
+
 def take_rows(x: Tensor, index: Tensor) -> Tensor:
-    """Rows ``index`` of ``x`` as a dense tensor; a sparse ``x`` densifies only those rows."""
+    """Rows ``index`` of ``x`` as a dense tensor; a sparse ``x`` densifies only those rows and
+    ``uint8`` pixels become floats in ``[0, 1]``."""
     if x.is_sparse:
         return x.index_select(0, index).to_dense()
-    return x[index]
+    return as_float(x[index])
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor
 
-from unshift.data.domains import take_rows
+from unshift.data.domains import as_float, take_rows
 
 
 def confusion_matrix(predicted: Tensor, labels: Tensor, num_classes: int) -> Tensor:
@@ -17,13 +17,13 @@ def confusion_matrix(predicted: Tensor, labels: Tensor, num_classes: int) -> Ten
 
 
 def batches(x: Tensor, batch_size: int = 1024) -> Iterator[Tensor]:
-    """Consecutive dense batches of ``x`` ``(N, *)``; a sparse ``x`` densifies one batch at a
-    time."""
+    """Consecutive dense float batches of ``x`` ``(N, *)``; a sparse ``x`` densifies, and
+    ``uint8`` pixels are scaled, one batch at a time."""
     for i in range(0, x.shape[0], batch_size):
         if x.is_sparse:
             yield take_rows(x, torch.arange(i, min(i + batch_size, x.shape[0]), device=x.device))
         else:
-            yield x[i : i + batch_size]
+            yield as_float(x[i : i + batch_size])
 
 
 @torch.no_grad()

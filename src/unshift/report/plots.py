@@ -101,3 +101,41 @@ def confusion(matrix: Sequence[Sequence[int]], title: str, path: Path) -> Path:
     ax.set_ylabel("true class")
     ax.set_title(title)
     return _save(fig, path)
+
+
+def embeddings(
+    panels: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | None]], path: Path
+) -> Path:
+    """2-D embeddings (e.g. t-SNE of features), one column per model: coloured by domain (top
+    row) and by class (bottom row).
+
+    ``panels`` map a title to ``(points (N, 2), domain (N,) with 0 = source and 1 = target,
+    labels (N,) or None)``.
+    """
+    fig, axes = plt.subplots(2, len(panels), figsize=(4.6 * len(panels), 8.6), squeeze=False)
+    for col, (title, (points, domain, labels)) in enumerate(panels.items()):
+        top, bottom = axes[0, col], axes[1, col]
+        for d, (name, colour) in enumerate((("source", "tab:blue"), ("target", "tab:red"))):
+            sel = domain == d
+            top.scatter(*points[sel].T, s=3, c=colour, label=name, alpha=0.6, edgecolors="none")
+        top.set_title(f"{title}: by domain")
+        top.legend(fontsize=8, markerscale=3)
+        if labels is not None:
+            for d, marker in ((0, "o"), (1, "x")):
+                sel = domain == d
+                bottom.scatter(
+                    *points[sel].T,
+                    s=4,
+                    c=labels[sel],
+                    cmap="tab10",
+                    vmin=0,
+                    vmax=max(9, int(labels.max())),
+                    marker=marker,
+                    lw=0.5 if marker == "x" else 0,
+                    alpha=0.7,
+                )
+        bottom.set_title(f"{title}: by class (o source, x target)")
+        for ax in (top, bottom):
+            ax.set_xticks([])
+            ax.set_yticks([])
+    return _save(fig, path)

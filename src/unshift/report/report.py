@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from unshift.build import load_run
+from unshift.data.domains import Domain, as_float
 from unshift.eval.metrics import batches
 from unshift.eval.proxy_a import proxy_a_distance
 from unshift.methods import Method
@@ -20,6 +22,7 @@ CURVES = {
     "discriminator accuracy": ("domain_acc",),
 }
 SCHEDULES = {"λ (GRL coefficient)": ("coeff",), "learning rate": ("lr",)}
+EMBEDDED_PER_DOMAIN = 1000
 
 
 def _fmt(value: object) -> str:
@@ -31,11 +34,43 @@ def _features(method: Method, x: Tensor) -> Tensor:
     return torch.cat([method.features(b) for b in batches(x)])
 
 
+def _subset(domain: Domain, n: int, seed: int) -> Domain:
+    """At most ``n`` samples of ``domain``, drawn without replacement (seeded)."""
+    if len(domain) <= n:
+        return domain
+    index = torch.randperm(len(domain), generator=torch.Generator().manual_seed(seed))[:n]
+    return Domain(domain.x[index], None if domain.y is None else domain.y[index], domain.name)
+
+
+def _tsne(f_src: Tensor, f_tgt: Tensor, seed: int) -> np.ndarray:
+    from sklearn.manifold import TSNE
+
+    x = torch.cat([f_src, f_tgt]).flatten(1).numpy()
+    return TSNE(2, init="pca", perplexity=30.0, random_state=seed).fit_transform(x)
+
+
+def _embedding_section(
+    models: dict[str, Method], source: Domain, target: Domain, seed: int, path: Path
+) -> tuple[list[str], Path]:
+    """Proxy A-distance table rows and the t-SNE figure of each model's features."""
+    rows, panels = [], {}
+    domain = np.r_[np.zeros(len(source)), np.ones(len(target))]
+    labels = None
+    if source.y is not None and target.y is not None:
+        labels = torch.cat([source.y, target.y]).numpy()
+    for title, method in models.items():
+        f_src, f_tgt = _features(method, source.x), _features(method, target.x)
+        pad = proxy_a_distance(f_src, f_tgt, seed=seed)
+        rows.append(f"| proxy A-distance, features of {title} | {pad:.3f} |")
+        panels[title] = (_tsne(f_src, f_tgt, seed), domain, labels)
+    return rows, plots.embeddings(panels, path)
+
+
 def write_report(run_dir: str | Path, baseline: str | Path | None = None) -> Path:
     """Write ``report.md`` for ``run_dir`` (a finished run); return its path.
 
-    ``baseline``: another run on the same 2-D task whose decision boundary is drawn beside
-    this run's.
+    ``baseline``: another run on the same task (e.g. source-only) drawn beside this one: its
+    decision boundary for 2-D data, its t-SNE and proxy A-distance of features for images.
     """
     run = RunDir(run_dir).require(checkpoint=True)
     cfg, data, method = load_run(run.path)
@@ -56,34 +91,45 @@ def write_report(run_dir: str | Path, baseline: str | Path | None = None) -> Pat
             lines.append(f"| {key.replace('_', ' ')} (test) | {_fmt(final[key])} |")
     source = data.source_test or data.sources[0]
     target = data.target_test or data.targets[0]
-    pad_raw = proxy_a_distance(source.x, target.x, seed=cfg.seed)
-    pad_features = proxy_a_distance(
-        _features(method, source.x), _features(method, target.x), seed=cfg.seed
-    )
-    lines.append(f"| proxy A-distance, raw inputs | {pad_raw:.3f} |")
-    lines.append(f"| proxy A-distance, learned features | {pad_features:.3f} |")
-    lines += [
-        "",
-        "Proxy A-distance `2 (1 − 2ε)` of a linear classifier separating the two test sets "
-        "(0: indistinguishable, 2: separable).",
-        "",
-    ]
-
     images: list[tuple[str, Path | None]] = [
         ("Training curves", plots.curves(records, CURVES, plot_dir / "curves.png")),
         ("Schedules", plots.curves(records, SCHEDULES, plot_dir / "schedules.png")),
     ]
+    models: dict[str, Method] = {}
+    if baseline is not None:
+        base_cfg, _, base_method = load_run(baseline)
+        models[f"{base_cfg.method.name} (baseline)"] = base_method
+    models[cfg.method.name] = method
+    is_image = len(data.input_shape) > 1
+    if is_image:
+        source = _subset(source, EMBEDDED_PER_DOMAIN, cfg.seed)
+        target = _subset(target, EMBEDDED_PER_DOMAIN, cfg.seed + 1)
+    pad_raw = proxy_a_distance(as_float(source.x), as_float(target.x), seed=cfg.seed)
+    lines.append(f"| proxy A-distance, raw inputs | {pad_raw:.3f} |")
+    if is_image:
+        rows, figure = _embedding_section(
+            models, source, target, cfg.seed, plot_dir / "tsne_features.png"
+        )
+        lines += rows
+        images.append(("t-SNE of test features (source and target)", figure))
+    else:
+        pad = proxy_a_distance(
+            _features(method, source.x), _features(method, target.x), seed=cfg.seed
+        )
+        lines.append(f"| proxy A-distance, learned features | {pad:.3f} |")
+    sampled = f" ({EMBEDDED_PER_DOMAIN} random test images per domain)" if is_image else ""
+    lines += [
+        "",
+        "Proxy A-distance `2 (1 − 2ε)` of a linear classifier separating the two test sets"
+        f"{sampled} (0: indistinguishable, 2: separable).",
+        "",
+    ]
     if data.input_shape == (2,):
-        models = {}
-        if baseline is not None:
-            base_cfg, _, base_method = load_run(baseline)
-            models[f"{base_cfg.method.name} (baseline)"] = base_method.predict
-        models[cfg.method.name] = method.predict
         images.append(
             (
                 "Decision boundaries (dots: source, crosses: target)",
                 plots.decision_boundaries(
-                    models,
+                    {title: m.predict for title, m in models.items()},
                     (source.x, source.y),
                     (target.x, target.y),
                     plot_dir / "decision_boundaries.png",
