@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from torch import Tensor
+
 from unshift.build import build_data, build_method, build_trainer, load_run
 from unshift.config import RunConfig, load_config, to_yaml
 from unshift.errors import ConfigError, TrainingDiverged, UnshiftError
@@ -122,6 +124,14 @@ def _default_run_dir(config_path: str | None, cfg: RunConfig) -> Path:
     return Path("runs") / f"{stem}-{cfg.method.name}-seed{cfg.seed}-{stamp}"
 
 
+def write_predictions(predicted: Tensor, path: Path) -> None:
+    """Predicted classes as CSV: a ``label`` column, or ``label_0 … label_{L-1}`` for ``L``
+    outputs."""
+    rows = predicted.reshape(len(predicted), -1).tolist()
+    header = "label" if predicted.ndim == 1 else ",".join(f"label_{i}" for i in range(len(rows[0])))
+    path.write_text(header + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
+
+
 def train(args: argparse.Namespace) -> int:
     if args.resume:
         run = RunDir(args.resume).require(checkpoint=True)
@@ -149,8 +159,7 @@ def train(args: argparse.Namespace) -> int:
     if trainer.is_writer and data.target_test is not None:
         method.eval()
         predicted = predict_labels(method.predict, data.target_test.x.to(trainer.fabric.device))
-        out = RunDir(run_dir).path / "target_test_predictions.csv"
-        out.write_text("label\n" + "".join(f"{int(v)}\n" for v in predicted.tolist()))
+        write_predictions(predicted, RunDir(run_dir).path / "target_test_predictions.csv")
     if trainer.is_writer:
         from unshift.report.report import write_report
 
@@ -171,7 +180,15 @@ def evaluate(args: argparse.Namespace) -> int:
     out.write_text(json.dumps(scores, indent=2) + "\n")
     for role in ("source", "target"):
         if f"{role}_acc" in scores:
-            print(f"{role} test accuracy: {scores[f'{role}_acc']:.4f}")
+            per_output = scores.get(f"{role}_per_output_acc")
+            detail = ""
+            if per_output:
+                detail = (
+                    " (all outputs right; per output "
+                    + ", ".join(f"{v:.4f}" for v in per_output)
+                    + ")"
+                )
+            print(f"{role} test accuracy: {scores[f'{role}_acc']:.4f}{detail}")
     print(f"written: {out}")
     return 0
 

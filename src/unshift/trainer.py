@@ -209,9 +209,7 @@ class Trainer:
                 x = domain.x.to(self.fabric.device)
                 predicted = predict_labels(method.predict, x)
                 report = classification_report(predicted, domain.y, data.num_classes)
-                out[f"{role}_acc"] = report["acc"]
-                out[f"{role}_per_class_acc"] = report["per_class_acc"]
-                out[f"{role}_confusion"] = report["confusion"]
+                out.update({f"{role}_{key}": value for key, value in report.items()})
         method.train(was_training)
         return out
 

@@ -46,12 +46,14 @@ class Domain:
 class TaskData:
     """Source and target domains of one adaptation task, checked for consistency.
 
-    ``num_classes`` is the number of classes (labels lie in ``[0, num_classes)``).
+    ``num_classes`` is the number of classes (labels ``(N,)`` lie in ``[0, num_classes)``), or
+    for several outputs a tuple of class counts, one per output (labels ``(N, L)``, column
+    ``i`` in ``[0, num_classes[i])``).
     """
 
     sources: list[Domain]
     targets: list[Domain]
-    num_classes: int
+    num_classes: int | tuple[int, ...]
     source_test: Domain | None = None
     target_test: Domain | None = None
     meta: dict = field(default_factory=dict)
@@ -61,8 +63,12 @@ class TaskData:
             raise DataError("a task needs at least one source domain")
         if not self.targets:
             raise DataError("a task needs at least one target domain")
-        if self.num_classes < 2:
-            raise DataError(f"a task needs at least 2 classes; got num_classes={self.num_classes}")
+        if not isinstance(self.num_classes, int):
+            self.num_classes = tuple(int(c) for c in self.num_classes)
+        if min(self.class_counts, default=0) < 2:
+            raise DataError(
+                f"a task needs at least 2 classes per output; got num_classes={self.num_classes}"
+            )
         shape = tuple(self.sources[0].x.shape[1:])
         for role, domain in self._all_domains():
             check_domain(domain, role, shape, self.num_classes, labelled=role.startswith("source"))
@@ -82,6 +88,12 @@ class TaskData:
         return tuple(self.sources[0].x.shape[1:])
 
     @property
+    def class_counts(self) -> tuple[int, ...]:
+        """Classes per output: ``(num_classes,)`` for a single output."""
+        n = self.num_classes
+        return (n,) if isinstance(n, int) else n
+
+    @property
     def num_domains(self) -> int:
         return len(self.sources) + len(self.targets)
 
@@ -90,7 +102,7 @@ def check_domain(
     domain: Domain,
     role: str,
     shape: tuple[int, ...],
-    num_classes: int,
+    num_classes: int | tuple[int, ...],
     labelled: bool,
 ) -> None:
     """Raise :class:`DataError` naming ``role`` if the domain cannot be used."""
@@ -121,10 +133,21 @@ def check_domain(
         raise DataError(f"{role}: {x.shape[0]} samples but {y.shape[0]} labels")
     if y.is_floating_point() or y.dtype == torch.bool or y.is_complex():
         raise DataError(f"{role}: labels must be integers; got dtype {y.dtype}")
-    if y.ndim != 1:
-        raise DataError(f"{role}: labels must have shape (N,); got {tuple(y.shape)}")
-    lo, hi = int(y.min()), int(y.max())
-    if lo < 0 or hi >= num_classes:
-        raise DataError(
-            f"{role}: labels must lie in [0, {num_classes - 1}]; got labels from {lo} to {hi}"
-        )
+    if isinstance(num_classes, int):
+        if y.ndim != 1:
+            raise DataError(f"{role}: labels must have shape (N,); got {tuple(y.shape)}")
+        columns, counts = [y], [num_classes]
+    else:
+        if y.ndim != 2 or y.shape[1] != len(num_classes):
+            raise DataError(
+                f"{role}: {len(num_classes)} outputs need labels of shape (N, {len(num_classes)});"
+                f" got {tuple(y.shape)}"
+            )
+        columns, counts = list(y.T), list(num_classes)
+    for i, (column, count) in enumerate(zip(columns, counts, strict=True)):
+        lo, hi = int(column.min()), int(column.max())
+        if lo < 0 or hi >= count:
+            where = "" if isinstance(num_classes, int) else f" of output {i}"
+            raise DataError(
+                f"{role}: labels{where} must lie in [0, {count - 1}]; got labels from {lo} to {hi}"
+            )

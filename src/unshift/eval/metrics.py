@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from unshift.data.domains import as_float, take_rows
+from unshift.nn.heads import Logits, output_classes
 
 
 def confusion_matrix(predicted: Tensor, labels: Tensor, num_classes: int) -> Tensor:
@@ -28,15 +29,35 @@ def batches(x: Tensor, batch_size: int = 1024) -> Iterator[Tensor]:
 
 @torch.no_grad()
 def predict_labels(
-    predict: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 1024
+    predict: Callable[[Tensor], Logits], x: Tensor, batch_size: int = 1024
 ) -> Tensor:
-    """Arg-max class ``(N,)`` of ``predict`` (inputs ``(B, *)`` → logits ``(B, C)``) in batches."""
-    return torch.cat([predict(b).argmax(1) for b in batches(x, batch_size)])
+    """Arg-max class of ``predict`` (inputs ``(B, *)`` → logits ``(B, C)``, or a tuple of
+    ``(B, C_i)`` for several outputs) in batches: ``(N,)``, or ``(N, L)`` for ``L`` outputs."""
+    return torch.cat([output_classes(predict(b)) for b in batches(x, batch_size)])
 
 
-def classification_report(predicted: Tensor, labels: Tensor, num_classes: int) -> dict:
-    """``acc`` (fraction right), ``per_class_acc`` (list; NaN for absent classes), ``confusion``."""
-    conf = confusion_matrix(predicted.cpu(), labels.cpu(), num_classes)
+def classification_report(
+    predicted: Tensor, labels: Tensor, num_classes: int | tuple[int, ...]
+) -> dict:
+    """One output (``(N,)`` predictions and labels, ``num_classes`` an int): ``acc`` (fraction
+    right), ``per_class_acc`` (list; NaN for absent classes), ``confusion``.
+
+    Several outputs (``(N, L)``, ``num_classes`` a tuple): ``acc`` is the fraction of samples
+    with every output right (whole-sequence accuracy), ``per_output_acc`` each output's
+    accuracy, ``per_output_confusion`` each output's confusion matrix.
+    """
+    predicted, labels = predicted.cpu(), labels.cpu()
+    if not isinstance(num_classes, int):
+        right = predicted == labels
+        return {
+            "acc": float(right.all(1).float().mean()),
+            "per_output_acc": right.float().mean(0).tolist(),
+            "per_output_confusion": [
+                confusion_matrix(predicted[:, i], labels[:, i], c).tolist()
+                for i, c in enumerate(num_classes)
+            ],
+        }
+    conf = confusion_matrix(predicted, labels, num_classes)
     totals = conf.sum(1)
     per_class = [
         float(conf[c, c] / totals[c]) if totals[c] > 0 else float("nan") for c in range(num_classes)

@@ -6,7 +6,8 @@ step, the phases to run in order (for alternating updates: ``k_d`` discriminator
 generator phase). The trainer owns everything else: loops, devices, optimisers, logging.
 
 Batches: ``sources`` is a list (one entry per source domain) of ``(x, y)`` with ``x`` of shape
-``(B, *)`` and integer labels ``y`` of shape ``(B,)``; ``targets`` a list of ``x`` batches.
+``(B, *)`` and integer labels ``y`` of shape ``(B,)`` (``(B, L)`` for a head with ``L``
+outputs); ``targets`` a list of ``x`` batches.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
+
+from unshift.nn.heads import Logits, label_loss
 
 Sources = list[tuple[Tensor, Tensor]]
 Targets = list[Tensor]
@@ -47,7 +49,8 @@ class Method(nn.Module):
     feature_extractor : nn.Module
         Maps inputs ``(B, *)`` to features ``(B, F)``; non-flat features are flattened.
     label_head : nn.Module
-        Maps features ``(B, F)`` to class logits ``(B, C)``.
+        Maps features ``(B, F)`` to class logits ``(B, C)``, or to a tuple of ``(B, C_i)``
+        logits, one per output (:class:`~unshift.nn.MultiOutputHead`).
     """
 
     num_domains: int = 2
@@ -61,8 +64,8 @@ class Method(nn.Module):
         """``G_f(x)`` flattened to ``(B, F)``."""
         return self.feature_extractor(x).flatten(1)
 
-    def predict(self, x: Tensor) -> Tensor:
-        """Class logits ``(B, C)`` for inputs of any domain."""
+    def predict(self, x: Tensor) -> Logits:
+        """Class logits ``(B, C)`` (a tuple of them for several outputs), any domain."""
         return self.label_head(self.features(x))
 
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
@@ -77,9 +80,8 @@ class Method(nn.Module):
         """Training progress ``p ∈ [0, 1]``, set by the trainer before every step."""
 
     def label_loss(self, sources: Sources, features: Tensor | None = None) -> Tensor:
-        """Mean cross-entropy (nats) over all source samples, from their features if given."""
+        """Mean cross-entropy (nats) over all source samples (summed over outputs), from their
+        features if given."""
         x = cat([x for x, _ in sources])
         y = cat([y for _, y in sources])
-        return F.cross_entropy(
-            self.label_head(self.features(x) if features is None else features), y
-        )
+        return label_loss(self.label_head(self.features(x) if features is None else features), y)

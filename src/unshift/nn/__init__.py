@@ -1,6 +1,16 @@
-"""Building blocks on torch alone: gradient reversal and the domain discriminator."""
+"""Building blocks on torch alone: gradient reversal, the domain discriminator and
+multi-output label heads."""
 
 from unshift.nn.discriminator import DomainDiscriminator
 from unshift.nn.grl import GradientReversal, GradientReverseFunction, grad_reverse
+from unshift.nn.heads import MultiOutputHead, label_loss, output_classes
 
-__all__ = ["DomainDiscriminator", "GradientReversal", "GradientReverseFunction", "grad_reverse"]
+__all__ = [
+    "DomainDiscriminator",
+    "GradientReversal",
+    "GradientReverseFunction",
+    "MultiOutputHead",
+    "grad_reverse",
+    "label_loss",
+    "output_classes",
+]

@@ -86,9 +86,15 @@ def write_report(run_dir: str | Path, baseline: str | Path | None = None) -> Pat
         "| measure | value |",
         "|---|---|",
     ]
-    for key in ("source_acc", "target_acc"):
-        if key in final:
-            lines.append(f"| {key.replace('_', ' ')} (test) | {_fmt(final[key])} |")
+    for role in ("source", "target"):
+        if f"{role}_acc" not in final:
+            continue
+        per_output = final.get(f"{role}_per_output_acc")
+        whole = ", all outputs right" if per_output else ""
+        lines.append(f"| {role} accuracy (test{whole}) | {_fmt(final[f'{role}_acc'])} |")
+        if per_output:
+            values = ", ".join(f"{v:.4f}" for v in per_output)
+            lines.append(f"| {role} accuracy per output (test) | {values} |")
     source = data.source_test or data.sources[0]
     target = data.target_test or data.targets[0]
     images: list[tuple[str, Path | None]] = [
