@@ -9,14 +9,15 @@ import torch
 from torch import nn
 
 from unshift.config import RunConfig, load_config
-from unshift.data.domains import Domain, TaskData
+from unshift.data.domains import Domain, TaskData, as_float
 from unshift.data.images import load_digits, match_images
 from unshift.data.moons import rotated_moons
 from unshift.data.tabular import SVMLIGHT, file_format, load_features
 from unshift.errors import ConfigError, DataError, RunDirError
-from unshift.methods import DANN, Method, SourceOnly
+from unshift.methods import ADDA, DANN, Method, SourceOnly
 from unshift.models import mlp
 from unshift.models.digits import FEATURES, dann_mnist_features, dann_mnist_label_head
+from unshift.models.inputs import ChannelStandardize
 from unshift.nn import DomainDiscriminator
 from unshift.runs import RunDir
 from unshift.schedules import schedule_from_config
@@ -114,6 +115,14 @@ def build_data(cfg: RunConfig) -> TaskData:
     return data
 
 
+def _channel_standardize(data: TaskData, per_domain: int = 10000) -> ChannelStandardize:
+    """Per-channel mean and deviation of the training images of every domain (the first
+    ``per_domain`` of each; no labels)."""
+    pixels = torch.cat([as_float(d.x[:per_domain]) for d in data.sources + data.targets])
+    mean, std = pixels.mean((0, 2, 3)), pixels.std((0, 2, 3)).clamp(min=1e-6)
+    return ChannelStandardize(mean.tolist(), std.tolist())
+
+
 def _networks(cfg: RunConfig, data: TaskData) -> tuple[nn.Module, nn.Module, int]:
     """Feature extractor, label head and feature width for the config's model."""
     if cfg.model.name == "dann_mnist":
@@ -123,6 +132,8 @@ def _networks(cfg: RunConfig, data: TaskData) -> tuple[nn.Module, nn.Module, int
                 f"{data.input_shape} (set data.image_size=28 for digit data)"
             )
         features = dann_mnist_features(data.input_shape[0])
+        if cfg.data.image_norm == "per_channel":
+            features = nn.Sequential(_channel_standardize(data), *features)
         return features, dann_mnist_label_head(data.num_classes), FEATURES
     in_features = int(torch.tensor(data.input_shape).prod())
     width = cfg.model.hidden[-1]
@@ -141,17 +152,37 @@ def build_method(cfg: RunConfig, data: TaskData) -> Method:
         schedule = schedule_from_config(cfg.method.schedule)
     except ValueError as err:
         raise ConfigError(f"bad value for config key 'method.schedule': {err}") from None
+    discriminator = DomainDiscriminator(
+        width,
+        2 if cfg.method.name == "adda" else data.num_domains,
+        hidden=disc.hidden,
+        batch_norm=disc.batch_norm,
+        dropout=disc.dropout,
+    )
+    if cfg.method.name == "adda":
+        if data.num_domains != 2:
+            raise ConfigError(
+                f"adda adapts one source to one target; the data has {data.num_domains} domains"
+            )
+        try:
+            return ADDA(
+                features,
+                head,
+                feature_dim=width,
+                pretrain_steps=cfg.method.pretrain_steps,
+                discriminator=discriminator,
+                objective=cfg.method.objective,
+                k_d=cfg.method.k_d,
+                k_g=cfg.method.k_g,
+                shared_layers=cfg.method.shared_layers,
+            )
+        except ValueError as err:
+            raise ConfigError(f"bad value for config key 'method.shared_layers': {err}") from None
     return DANN(
         features,
         head,
         feature_dim=width,
-        discriminator=DomainDiscriminator(
-            width,
-            data.num_domains,
-            hidden=disc.hidden,
-            batch_norm=disc.batch_norm,
-            dropout=disc.dropout,
-        ),
+        discriminator=discriminator,
         schedule=schedule,
         num_domains=data.num_domains,
         separate_passes=cfg.method.separate_passes,

@@ -23,7 +23,7 @@ from omegaconf.errors import (
 
 from unshift.errors import ConfigError
 
-METHODS = ("source_only", "target_only", "dann")
+METHODS = ("source_only", "target_only", "dann", "adda")
 DATASETS = ("moons", "files", "digits")
 MODELS = ("mlp", "dann_mnist")
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
@@ -42,7 +42,9 @@ class DataConfig:
     from ``root/<name>`` (or the directory ``dirs[<name>]``), their train splits for training
     and test splits for testing, matched to ``channels`` (1 or 3: grey repeated, colour
     averaged) and ``image_size``×``image_size`` pixels (bilinear); ``max_train``/``max_test``
-    keep the first so many images of each split."""
+    keep the first so many images of each split; ``image_norm`` ``per_channel`` makes the
+    network's first layer standardise each channel by the mean and deviation of all training
+    images (source and target; no labels), ``none`` feeds pixels in ``[0, 1]``."""
 
     name: str = "moons"
     angle: float = 35.0
@@ -63,6 +65,7 @@ class DataConfig:
     image_size: int = 28
     max_train: int | None = None
     max_test: int | None = None
+    image_norm: str = "none"
 
 
 @dataclass
@@ -87,9 +90,13 @@ class DiscriminatorConfig:
 
 @dataclass
 class MethodConfig:
-    """``source_only``, ``target_only`` (train on labelled target data: the upper bound) or
-    ``dann``. For DANN: the λ ``schedule`` (a schedule config), ``separate_passes``, ``k_d``
-    (0: joint updates; ``k >= 1``: alternating) and the discriminator."""
+    """``source_only``, ``target_only`` (train on labelled target data: the upper bound),
+    ``dann`` or ``adda``. For DANN: the λ ``schedule`` (a schedule config), ``separate_passes``,
+    ``k_d`` (0: joint updates; ``k >= 1``: alternating) and the discriminator. For ADDA:
+    ``pretrain_steps`` of source training (phase 1; the rest of ``trainer.steps`` is phase 2),
+    the mapping ``objective`` (gan|minimax|confusion), ``k_d >= 1`` discriminator and ``k_g``
+    target-encoder steps per step, ``shared_layers`` (first children of the encoder shared,
+    frozen) and the discriminator."""
 
     name: str = "dann"
     schedule: dict[str, Any] = field(
@@ -98,6 +105,10 @@ class MethodConfig:
     separate_passes: bool = False
     k_d: int = 0
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    pretrain_steps: int = 0
+    objective: str = "gan"
+    k_g: int = 1
+    shared_layers: int = 0
 
 
 @dataclass
@@ -217,6 +228,7 @@ def validate(config: RunConfig) -> None:
         (config.model.name in MODELS, f"model.name must be one of {list(MODELS)}"),
         (config.data.channels in (1, 3), "data.channels must be 1 or 3"),
         (config.data.image_size >= 1, "data.image_size must be >= 1"),
+        (config.data.image_norm in ("none", "per_channel"), "data.image_norm: none|per_channel"),
         (
             all(v is None or v >= 1 for v in (config.data.max_train, config.data.max_test)),
             "data.max_train/max_test must be >= 1",
@@ -229,6 +241,20 @@ def validate(config: RunConfig) -> None:
         (config.trainer.batch_size >= 1, "trainer.batch_size must be >= 1"),
         (config.trainer.devices >= 1, "trainer.devices must be >= 1"),
         (config.method.k_d >= 0, "method.k_d must be >= 0"),
+        (
+            config.method.name != "adda" or config.method.k_d >= 1,
+            "method.k_d must be >= 1 for adda (discriminator steps per step)",
+        ),
+        (config.method.k_g >= 1, "method.k_g must be >= 1"),
+        (config.method.shared_layers >= 0, "method.shared_layers must be >= 0"),
+        (
+            0 <= config.method.pretrain_steps < config.trainer.steps,
+            "method.pretrain_steps must be in [0, trainer.steps)",
+        ),
+        (
+            config.method.objective in ("gan", "minimax", "confusion"),
+            "method.objective must be gan, minimax or confusion",
+        ),
         (0 <= config.method.discriminator.dropout < 1, "method.discriminator.dropout in [0, 1)"),
         (len(config.model.hidden) >= 1, "model.hidden needs at least one width"),
         (all(h >= 1 for h in config.model.hidden), "model.hidden widths must be >= 1"),

@@ -43,6 +43,9 @@ class ADDA(Method):
         ``confusion``.
     k_d, k_g : int
         Discriminator and target-encoder steps per training step of phase 2.
+    shared_layers : int
+        The first ``shared_layers`` children of ``source_encoder`` (an ``nn.Sequential``) are
+        the same modules in ``M_t``: frozen with ``M_s``; only the later layers adapt.
     """
 
     def __init__(
@@ -55,6 +58,7 @@ class ADDA(Method):
         objective: str = "gan",
         k_d: int = 1,
         k_g: int = 1,
+        shared_layers: int = 0,
     ) -> None:
         super().__init__(source_encoder, classifier)
         if objective not in MAPPING_OBJECTIVES:
@@ -64,6 +68,17 @@ class ADDA(Method):
         if pretrain_steps < 0 or k_d < 1 or k_g < 1:
             raise ValueError("pretrain_steps must be >= 0, and k_d and k_g >= 1")
         self.target_encoder = copy.deepcopy(source_encoder)
+        if shared_layers:
+            if not isinstance(source_encoder, nn.Sequential) or not (
+                0 < shared_layers <= len(source_encoder)
+            ):
+                raise ValueError(
+                    "shared_layers needs an nn.Sequential source encoder with at least that "
+                    f"many children; got {shared_layers} for {type(source_encoder).__name__}"
+                )
+            for i in range(shared_layers):
+                self.target_encoder[i] = source_encoder[i]
+        self.shared_layers = shared_layers
         self.discriminator = discriminator or DomainDiscriminator(
             feature_dim, hidden=(500, 500), batch_norm=False, dropout=0.0
         )
@@ -83,10 +98,11 @@ class ADDA(Method):
         return encoder(x).flatten(1)
 
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        frozen = {id(p) for p in self.feature_extractor.parameters()}
         return {
             "source": [*self.feature_extractor.parameters(), *self.label_head.parameters()],
             "discriminator": list(self.discriminator.parameters()),
-            "target": list(self.target_encoder.parameters()),
+            "target": [p for p in self.target_encoder.parameters() if id(p) not in frozen],
         }
 
     def phases(self, step: int) -> list[Phase]:
