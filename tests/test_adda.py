@@ -123,3 +123,30 @@ def test_killed_in_phase_2_resumes_to_the_same_result(tmp_path):
     assert {k: v for k, v in resumed.items() if k != "wall_s"} == {
         k: v for k, v in straight.items() if k != "wall_s"
     }
+
+
+def test_shared_layers_are_the_source_modules_and_stay_frozen():
+    data = rotated_moons(n_train=64, n_test=32)
+    method = adda(pretrain_steps=5, shared_layers=1)
+    assert method.target_encoder[0] is method.feature_extractor[0]
+    assert method.target_encoder[1] is not method.feature_extractor[1]
+    target_params = {id(p) for p in method.param_groups()["target"]}
+    assert not target_params & {id(p) for p in method.feature_extractor.parameters()}
+    assert {id(p) for p in method.target_encoder[1].parameters()} <= target_params
+    opt = OptimizerSpec(name="adam", lr=2e-3, betas=(0.5, 0.999), lr_schedule="constant")
+    Trainer(max_steps=5, batch_size=16, optimizer=opt).fit(method, data)
+    shared_before = snapshot(method.target_encoder[0])
+    own_before = snapshot(method.target_encoder[1])
+    method.pretrain_steps = 0
+    Trainer(max_steps=20, batch_size=16, optimizer=opt).fit(method, data)
+    for key, value in snapshot(method.target_encoder[0]).items():
+        assert torch.equal(value, shared_before[key]), f"shared {key} moved"
+    own = snapshot(method.target_encoder[1])
+    assert any(not torch.equal(own[k], own_before[k]) for k in own if k.endswith("weight"))
+
+
+def test_shared_layers_need_a_sequential_encoder_long_enough():
+    with pytest.raises(ValueError, match=r"nn\.Sequential"):
+        adda(0, shared_layers=4)
+    with pytest.raises(ValueError, match="Linear"):
+        ADDA(nn.Linear(2, 4), nn.Linear(4, 2), 4, 0, shared_layers=1)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from unshift.config import RunConfig, load_config
+from unshift.data.captcha import captcha_task
 from unshift.data.domains import Domain, TaskData, as_float
 from unshift.data.images import load_digits, match_images
 from unshift.data.moons import rotated_moons
@@ -16,9 +17,10 @@ from unshift.data.tabular import SVMLIGHT, file_format, load_features
 from unshift.errors import ConfigError, DataError, RunDirError
 from unshift.methods import ADDA, DANN, Method, SourceOnly
 from unshift.models import mlp
+from unshift.models.captcha import captcha_feature_dim, captcha_features, captcha_head
 from unshift.models.digits import FEATURES, dann_mnist_features, dann_mnist_label_head
 from unshift.models.inputs import ChannelStandardize
-from unshift.nn import DomainDiscriminator
+from unshift.nn import DomainDiscriminator, MultiOutputHead
 from unshift.runs import RunDir
 from unshift.schedules import schedule_from_config
 from unshift.trainer import OptimizerSpec, Trainer
@@ -106,6 +108,12 @@ def build_data(cfg: RunConfig) -> TaskData:
             data = _standardize(data)
     elif cfg.data.name == "digits":
         data = _digit_task(cfg)
+    elif cfg.data.name == "captcha":
+        d = cfg.data
+        assert d.fonts is not None and d.source is not None and d.target is not None
+        data = captcha_task(
+            d.fonts, d.n_train, d.n_test, d.source, d.target, d.data_seed, d.length, d.alphabet
+        )
     else:
         data = _file_task(cfg)
     if cfg.method.name == "target_only":
@@ -124,21 +132,36 @@ def _channel_standardize(data: TaskData, per_domain: int = 10000) -> ChannelStan
 
 
 def _networks(cfg: RunConfig, data: TaskData) -> tuple[nn.Module, nn.Module, int]:
-    """Feature extractor, label head and feature width for the config's model."""
+    """Feature extractor, label head and feature width for the config's model; with
+    ``data.image_norm=per_channel`` the extractor starts with a :class:`ChannelStandardize`."""
+    is_image = len(data.input_shape) == 3
     if cfg.model.name == "dann_mnist":
-        if len(data.input_shape) != 3 or data.input_shape[1:] != (28, 28):
+        if not is_image or data.input_shape[1:] != (28, 28):
             raise ConfigError(
                 f"model dann_mnist takes (C, 28, 28) images; the data has samples of shape "
                 f"{data.input_shape} (set data.image_size=28 for digit data)"
             )
         features = dann_mnist_features(data.input_shape[0])
-        if cfg.data.image_norm == "per_channel":
-            features = nn.Sequential(_channel_standardize(data), *features)
-        return features, dann_mnist_label_head(data.num_classes), FEATURES
-    in_features = int(torch.tensor(data.input_shape).prod())
-    width = cfg.model.hidden[-1]
-    features = mlp(in_features, cfg.model.hidden, cfg.model.activation)
-    return features, nn.Linear(width, data.num_classes), width
+        head, width = dann_mnist_label_head(data.num_classes), FEATURES
+    elif cfg.model.name == "captcha_cnn":
+        if not is_image:
+            raise ConfigError(f"model captcha_cnn takes images; the data has {data.input_shape}")
+        channels, height, image_width = data.input_shape
+        width = captcha_feature_dim(height, image_width)
+        features, head = captcha_features(channels), captcha_head(width, data.class_counts)
+    else:
+        in_features = int(torch.tensor(data.input_shape).prod())
+        width = cfg.model.hidden[-1]
+        features = mlp(in_features, cfg.model.hidden, cfg.model.activation)
+        if isinstance(data.num_classes, int):
+            head = nn.Linear(width, data.num_classes)
+        else:
+            head = MultiOutputHead(width, data.class_counts, hidden=0)
+    if cfg.data.image_norm == "per_channel":
+        if not is_image:
+            raise ConfigError(f"data.image_norm=per_channel needs images; got {data.input_shape}")
+        features = nn.Sequential(_channel_standardize(data), *features)
+    return features, head, width
 
 
 def build_method(cfg: RunConfig, data: TaskData) -> Method:

@@ -24,8 +24,8 @@ from omegaconf.errors import (
 from unshift.errors import ConfigError
 
 METHODS = ("source_only", "target_only", "dann", "adda")
-DATASETS = ("moons", "files", "digits")
-MODELS = ("mlp", "dann_mnist")
+DATASETS = ("moons", "files", "digits", "captcha")
+MODELS = ("mlp", "dann_mnist", "captcha_cnn")
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 
 
@@ -44,7 +44,11 @@ class DataConfig:
     averaged) and ``image_size``×``image_size`` pixels (bilinear); ``max_train``/``max_test``
     keep the first so many images of each split; ``image_norm`` ``per_channel`` makes the
     network's first layer standardise each channel by the mean and deviation of all training
-    images (source and target; no labels), ``none`` feeds pixels in ``[0, 1]``."""
+    images (source and target; no labels), ``none`` feeds pixels in ``[0, 1]``.
+    ``captcha``: generated captchas (:mod:`unshift.data.captcha`) of ``length`` characters
+    from ``alphabet``, ``source`` and ``target`` name styles (``plain``, ``noisy``), fonts from
+    the directory ``fonts``, ``n_train``/``n_test`` images per domain, drawn from
+    ``data_seed`` (the training seed leaves the data unchanged)."""
 
     name: str = "moons"
     angle: float = 35.0
@@ -66,13 +70,19 @@ class DataConfig:
     max_train: int | None = None
     max_test: int | None = None
     image_norm: str = "none"
+    fonts: str | None = None
+    length: int = 3
+    alphabet: str = "0123456789"
+    data_seed: int = 0
 
 
 @dataclass
 class ModelConfig:
     """``mlp``: an MLP feature extractor (``hidden`` widths, ``activation`` relu|tanh|sigmoid)
     and a linear label head. ``dann_mnist``: the DANN paper's MNIST network
-    (:mod:`unshift.models.digits`; ``hidden`` and ``activation`` unused)."""
+    (:mod:`unshift.models.digits`). ``captcha_cnn``: the captcha network
+    (:mod:`unshift.models.captcha`), one head per character (``hidden``/``activation`` unused
+    by both)."""
 
     name: str = "mlp"
     hidden: list[int] = field(default_factory=lambda: [32, 32])
@@ -268,6 +278,19 @@ def validate(config: RunConfig) -> None:
             raise ConfigError(f"bad config value: {message}")
     if config.data.name == "files" and (config.data.source is None or config.data.target is None):
         raise ConfigError("data.name=files needs data.source and data.target (feature files)")
+    if config.data.name == "captcha":
+        from unshift.data.captcha import STYLES
+
+        for role in ("source", "target"):
+            if getattr(config.data, role) not in STYLES:
+                raise ConfigError(f"data.name=captcha needs data.{role} in {list(STYLES)}")
+        if config.data.fonts is None:
+            raise ConfigError(
+                "data.name=captcha needs data.fonts (a directory of .ttf/.otf fonts), e.g. "
+                "--set data.fonts=../shared/data/fonts"
+            )
+        if config.data.length < 1 or len(set(config.data.alphabet)) < 2:
+            raise ConfigError("data.length must be >= 1 and data.alphabet hold >= 2 characters")
     if config.data.name == "digits":
         from unshift.data.images import DIGIT_DATASETS
 

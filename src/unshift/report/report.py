@@ -58,6 +58,8 @@ def _embedding_section(
     labels = None
     if source.y is not None and target.y is not None:
         labels = torch.cat([source.y, target.y]).numpy()
+        if labels.ndim == 2:  # several outputs: colour by the first
+            labels = labels[:, 0]
     for title, method in models.items():
         f_src, f_tgt = _features(method, source.x), _features(method, target.x)
         pad = proxy_a_distance(f_src, f_tgt, seed=seed)
@@ -117,7 +119,8 @@ def write_report(run_dir: str | Path, baseline: str | Path | None = None) -> Pat
             models, source, target, cfg.seed, plot_dir / "tsne_features.png"
         )
         lines += rows
-        images.append(("t-SNE of test features (source and target)", figure))
+        by = " (class: first output)" if not isinstance(data.num_classes, int) else ""
+        images.append((f"t-SNE of test features (source and target){by}", figure))
     else:
         pad = proxy_a_distance(
             _features(method, source.x), _features(method, target.x), seed=cfg.seed
