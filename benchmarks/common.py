@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import shlex
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,23 @@ def write_results(name: str, payload: dict[str, Any], table: str, notes: str = "
     md = RESULTS_DIR / f"{name}.md"
     md.write_text("\n".join(lines))
     return md
+
+
+def mean_std(values: list[float]) -> str:
+    """``"mean ± std"`` to 3 decimals (std 0 for a single value)."""
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.3f} ± {std:.3f}"
+
+
+def run_record(task: str, method: str, seed: int, final: dict, **extra: Any) -> dict[str, Any]:
+    """One JSON record of a training run from the trainer's final metrics."""
+    return {
+        "task": task,
+        "method": method,
+        "seed": seed,
+        "target_acc": final["target_acc"],
+        "source_acc": final["source_acc"],
+        **extra,
+        "steps": final["steps"],
+        "wall_s": final["wall_s"],
+    }

@@ -19,7 +19,11 @@ import time
 from pathlib import Path
 
 import torch
-from common import write_results  # benchmarks/ is on sys.path when run as a script
+from common import (  # benchmarks/ is on sys.path when run as a script
+    mean_std,
+    run_record,
+    write_results,
+)
 
 from unshift.build import train_from_config
 from unshift.config import load_config
@@ -55,11 +59,6 @@ def ensure_mnist_m(data_dir: Path, out: Path) -> Path:
     return out
 
 
-def _cell(values: list[float]) -> str:
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.3f} ± {std:.3f}"
-
-
 def _paper(figures: dict[str, float], key: str) -> str:
     return f"{figures[key]:.3f}" if key in figures else "–"
 
@@ -91,16 +90,7 @@ def main() -> None:
                 cfg = load_config(
                     ROOT / "configs/digits" / f"{task}_{method}.yaml", [*common, f"seed={seed}"]
                 )
-                final = train_from_config(cfg)
-                record = {
-                    "task": task,
-                    "method": method,
-                    "seed": seed,
-                    "target_acc": final["target_acc"],
-                    "source_acc": final["source_acc"],
-                    "steps": final["steps"],
-                    "wall_s": final["wall_s"],
-                }
+                record = run_record(task, method, seed, train_from_config(cfg))
                 records.append(record)
                 print(record, flush=True)
     total = time.perf_counter() - start
@@ -117,8 +107,8 @@ def main() -> None:
         dann = statistics.mean(ours["dann"])
         goal = "met" if dann >= GOALS[task] else f"missed by {GOALS[task] - dann:.3f}"
         rows.append(
-            f"| {TASKS[task]} | {_cell(ours['source_only'])} | {_cell(ours['dann'])} "
-            f"| {_cell(ours['target_only'])} | {paper['source_only']:.3f} | {paper['dann']:.3f} "
+            f"| {TASKS[task]} | {mean_std(ours['source_only'])} | {mean_std(ours['dann'])} "
+            f"| {mean_std(ours['target_only'])} | {paper['source_only']:.3f} | {paper['dann']:.3f} "
             f"| {_paper(paper, 'adda')} | {_paper(paper, 'target_only')} "
             f"| ≥ {GOALS[task]:.2f}: {goal} | {'/'.join(map(str, sorted(steps)))} | {wall:.0f} |"
         )

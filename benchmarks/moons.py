@@ -12,7 +12,7 @@ import statistics
 from pathlib import Path
 
 import torch
-from common import write_results  # benchmarks/ is on sys.path when run as a script
+from common import run_record, write_results  # benchmarks/ is on sys.path when run as a script
 
 from unshift.build import train_from_config
 from unshift.config import load_config
@@ -25,16 +25,7 @@ def run(method: str, seed: int, angle: float) -> dict:
         CONFIGS / f"{method}.yaml",
         [f"seed={seed}", f"data.angle={angle}", "trainer.progress_bar=false"],
     )
-    final = train_from_config(cfg)
-    return {
-        "task": f"moons_{angle:g}",
-        "method": method,
-        "seed": seed,
-        "target_acc": final["target_acc"],
-        "source_acc": final["source_acc"],
-        "steps": final["steps"],
-        "wall_s": final["wall_s"],
-    }
+    return run_record(f"moons_{angle:g}", method, seed, train_from_config(cfg))
 
 
 def main() -> None:

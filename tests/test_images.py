@@ -184,3 +184,27 @@ def test_digit_config_needs_a_root_and_known_datasets() -> None:
     names = ["data.name=digits", "data.source=mnist", "data.target=mnist_m"]
     cfg = load_config(None, [*names, "data.dirs.mnist_m=/generated", "data.root=/data"])
     assert cfg.data.root == "/data" and cfg.data.dirs == {"mnist_m": "/generated"}
+
+
+def test_digit_runs_report_tsne_and_pad_beside_a_baseline(tmp_path: Path) -> None:
+    write_mnist(tmp_path / "mnist", n_train=40, n_test=20)
+    (tmp_path / "usps").mkdir()
+    rng = np.random.default_rng(0)
+    with h5py.File(tmp_path / "usps" / "usps.h5", "w") as f:
+        for split, n in (("train", 40), ("test", 20)):
+            f[f"{split}/data"] = rng.random((n, 256), dtype=np.float32)
+            f[f"{split}/target"] = rng.integers(0, 10, n)
+    configs = Path(__file__).resolve().parents[1] / "configs" / "digits"
+    sets = ["data.root=" + str(tmp_path), "trainer.steps=3", "trainer.batch_size=8"]
+    args = [a for s in sets for a in ("--set", s)]
+    base, run = tmp_path / "so", tmp_path / "dann"
+    assert (
+        main(["train", str(configs / "mnist_usps_source_only.yaml"), "--run-dir", str(base), *args])
+        == 0
+    )
+    assert main(["train", str(configs / "mnist_usps_dann.yaml"), "--run-dir", str(run), *args]) == 0
+    assert main(["report", str(run), "--baseline", str(base)]) == 0
+    report = (run / "report.md").read_text()
+    assert "features of source_only (baseline)" in report and "features of dann" in report
+    assert (run / "plots" / "tsne_features.png").is_file()
+    assert (run / "plots" / "target_confusion.png").is_file()

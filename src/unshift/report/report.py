@@ -46,7 +46,8 @@ def _tsne(f_src: Tensor, f_tgt: Tensor, seed: int) -> np.ndarray:
     from sklearn.manifold import TSNE
 
     x = torch.cat([f_src, f_tgt]).flatten(1).numpy()
-    return TSNE(2, init="pca", perplexity=30.0, random_state=seed).fit_transform(x)
+    perplexity = min(30.0, max(1.0, (len(x) - 1) / 3))  # t-SNE needs perplexity < samples
+    return TSNE(2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(x)
 
 
 def _embedding_section(
