@@ -162,3 +162,28 @@ def test_alternating_updates_honour_k_d(tmp_path):
     )
     assert changed(disc_before, method.adversarial.discriminator.parameters())
     assert changed(feat_before, method.feature_extractor.parameters())
+
+
+def test_channels_last_trains_the_same_model_up_to_rounding():
+    from unshift.data import Domain, TaskData
+    from unshift.methods import DANN
+    from unshift.models import dann_mnist_features, dann_mnist_label_head
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (96, 1, 28, 28), dtype=torch.uint8, generator=gen)
+    y = torch.randint(0, 10, (96,), generator=gen)
+    data = TaskData(
+        [Domain(x[:48], y[:48])], [Domain(x[48:])], 10, target_test=Domain(x[48:], y[48:])
+    )
+    params = []
+    for channels_last in (False, True):
+        torch.manual_seed(0)
+        method = DANN(dann_mnist_features(1), dann_mnist_label_head(10), 768)
+        trainer = Trainer(
+            max_steps=5, batch_size=16, progress_bar=False, channels_last=channels_last
+        )
+        trainer.fit(method, data)
+        params.append(torch.cat([p.detach().flatten() for p in method.parameters()]))
+        conv = method.feature_extractor[3].weight  # (48, 32, 5, 5): the orders differ
+        assert conv.is_contiguous(memory_format=torch.channels_last) == channels_last
+    assert torch.allclose(params[0], params[1], atol=1e-5)

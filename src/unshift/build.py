@@ -239,6 +239,7 @@ def build_trainer(cfg: RunConfig, run_dir: str | Path | None) -> Trainer:
         strategy=t.strategy,
         num_nodes=t.num_nodes,
         progress_bar=t.progress_bar,
+        channels_last=t.channels_last,
     )
 
 

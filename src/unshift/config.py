@@ -138,7 +138,8 @@ class OptimConfig:
 
 @dataclass
 class TrainerConfig:
-    """Loop length and periods (in steps; 0: never), and Fabric's device settings."""
+    """Loop length and periods (in steps; 0: never), Fabric's device settings, and
+    ``channels_last`` memory order for image models (faster convolutions and pooling)."""
 
     steps: int = 1000
     batch_size: int = 64
@@ -151,6 +152,7 @@ class TrainerConfig:
     strategy: str = "auto"
     num_nodes: int = 1
     progress_bar: bool | None = None
+    channels_last: bool = False
 
 
 @dataclass

@@ -133,6 +133,10 @@ class Trainer:
     pinned_warning_steps : int
         Warn when the discriminator's accuracy has stayed at 1.0 for this many steps, or at
         exactly 0.5 from step 0 (see :class:`DiscriminatorWatch`).
+    channels_last : bool
+        Hold 4-D weights and image batches in channels-last memory order: the same results up
+        to rounding, and on CPU about 1.5× faster for the DANN paper's digit network (PyTorch's
+        max-pooling is slow on the default order). Ignored for non-image data.
     """
 
     def __init__(
@@ -152,6 +156,7 @@ class Trainer:
         num_nodes: int = 1,
         progress_bar: bool | None = None,
         pinned_warning_steps: int = 200,
+        channels_last: bool = False,
     ) -> None:
         if max_steps < 1:
             raise ValueError(f"max_steps must be >= 1; got {max_steps}")
@@ -168,6 +173,7 @@ class Trainer:
         self.checkpoint_every = checkpoint_every
         self.progress_bar = progress_bar
         self.pinned_warning_steps = pinned_warning_steps
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.fabric = Fabric(
             accelerator=accelerator,
             devices=devices,
@@ -238,6 +244,8 @@ class Trainer:
         self._launch()
         fabric = self.fabric
         fabric.seed_everything(self.seed, verbose=False)
+        if self.memory_format is torch.channels_last:
+            method.to(memory_format=torch.channels_last)
         groups = method.param_groups()
         names = list(groups)
         optimizers = [self.optimizer.build(groups[n]) for n in names]
@@ -246,7 +254,9 @@ class Trainer:
         saved_objects = {"model": model, **{f"opt_{n}": o for n, o in opt.items()}}
         sources = [self._to_device(d) for d in data.sources]
         targets = [self._to_device(d) for d in data.targets]
-        stream = PairedBatches(sources, targets, self.batch_size, self.seed, fabric.global_rank)
+        stream = PairedBatches(
+            sources, targets, self.batch_size, self.seed, fabric.global_rank, self.memory_format
+        )
 
         step, elapsed = 0, 0.0
         if resume:

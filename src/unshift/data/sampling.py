@@ -23,8 +23,17 @@ class DomainStream:
     of its whole (reshuffled) size.
     """
 
-    def __init__(self, domain: Domain, batch_size: int, seed: int, rank: int, index: int) -> None:
+    def __init__(
+        self,
+        domain: Domain,
+        batch_size: int,
+        seed: int,
+        rank: int,
+        index: int,
+        memory_format: torch.memory_format = torch.contiguous_format,
+    ) -> None:
         self.x, self.y = domain.x, domain.y
+        self.memory_format = memory_format if domain.x.ndim == 4 else torch.contiguous_format
         self.n = len(domain)
         self.batch_size = min(batch_size, self.n)
         self.per_epoch = self.n // self.batch_size
@@ -45,7 +54,8 @@ class DomainStream:
         """Batch number ``b`` (0-based) of the stream: ``x`` ``(B, *)`` and ``y`` ``(B,)``."""
         epoch, offset = divmod(b, self.per_epoch)
         idx = self._permutation(epoch)[offset * self.batch_size : (offset + 1) * self.batch_size]
-        return take_rows(self.x, idx), None if self.y is None else self.y[idx]
+        x = take_rows(self.x, idx).contiguous(memory_format=self.memory_format)
+        return x, None if self.y is None else self.y[idx]
 
 
 class PairedBatches:
@@ -53,7 +63,8 @@ class PairedBatches:
 
     ``next()`` returns ``(sources, targets)``: lists of ``(x, y)`` and of ``x`` batches, one per
     domain. ``drawn`` counts calls, and is all a checkpoint must store to resume the stream.
-    Each distributed rank (``rank``) draws its own stream.
+    Each distributed rank (``rank``) draws its own stream; 4-D image batches come in
+    ``memory_format``.
     """
 
     def __init__(
@@ -63,9 +74,11 @@ class PairedBatches:
         batch_size: int,
         seed: int,
         rank: int = 0,
+        memory_format: torch.memory_format = torch.contiguous_format,
     ) -> None:
         streams = [
-            DomainStream(d, batch_size, seed, rank, i) for i, d in enumerate(sources + targets)
+            DomainStream(d, batch_size, seed, rank, i, memory_format)
+            for i, d in enumerate(sources + targets)
         ]
         self.sources, self.targets = streams[: len(sources)], streams[len(sources) :]
         self.drawn = 0
