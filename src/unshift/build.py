@@ -171,10 +171,6 @@ def build_method(cfg: RunConfig, data: TaskData) -> Method:
     if cfg.method.name in ("source_only", "target_only"):
         return SourceOnly(features, head)
     disc = cfg.method.discriminator
-    try:
-        schedule = schedule_from_config(cfg.method.schedule)
-    except ValueError as err:
-        raise ConfigError(f"bad value for config key 'method.schedule': {err}") from None
     discriminator = DomainDiscriminator(
         width,
         2 if cfg.method.name == "adda" else data.num_domains,
@@ -201,6 +197,10 @@ def build_method(cfg: RunConfig, data: TaskData) -> Method:
             )
         except ValueError as err:
             raise ConfigError(f"bad value for config key 'method.shared_layers': {err}") from None
+    try:
+        schedule = schedule_from_config(cfg.method.schedule)
+    except ValueError as err:
+        raise ConfigError(f"bad value for config key 'method.schedule': {err}") from None
     return DANN(
         features,
         head,

@@ -22,6 +22,7 @@ from omegaconf.errors import (
 )
 
 from unshift.errors import ConfigError
+from unshift.losses import MAPPING_OBJECTIVES
 
 METHODS = ("source_only", "target_only", "dann", "adda")
 DATASETS = ("moons", "files", "digits", "captcha")
@@ -264,8 +265,8 @@ def validate(config: RunConfig) -> None:
             "method.pretrain_steps must be in [0, trainer.steps)",
         ),
         (
-            config.method.objective in ("gan", "minimax", "confusion"),
-            "method.objective must be gan, minimax or confusion",
+            config.method.objective in MAPPING_OBJECTIVES,
+            f"method.objective must be one of {list(MAPPING_OBJECTIVES)}",
         ),
         (0 <= config.method.discriminator.dropout < 1, "method.discriminator.dropout in [0, 1)"),
         (len(config.model.hidden) >= 1, "model.hidden needs at least one width"),
