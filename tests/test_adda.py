@@ -2,11 +2,16 @@ import pytest
 import torch
 from torch import nn
 
+from unshift.build import build_data, build_method, build_trainer
+from unshift.config import load_config
 from unshift.data import rotated_moons
+from unshift.errors import ConfigError
 from unshift.methods import ADDA
 from unshift.models import mlp
 from unshift.nn import DomainDiscriminator
 from unshift.trainer import OptimizerSpec, Trainer
+
+from .conftest import CONFIGS
 
 
 def adda(pretrain_steps, **kwargs):
@@ -150,3 +155,29 @@ def test_shared_layers_need_a_sequential_encoder_long_enough():
         adda(0, shared_layers=4)
     with pytest.raises(ValueError, match="Linear"):
         ADDA(nn.Linear(2, 4), nn.Linear(4, 2), 4, 0, shared_layers=1)
+
+
+def test_adapt_at_logits_makes_the_whole_network_the_encoder():
+    overrides = ["method.name=adda", "method.k_d=1", "method.pretrain_steps=20"]
+    overrides += ["method.adapt_at=logits", "method.shared_layers=2", "trainer.steps=40"]
+    cfg = load_config(CONFIGS / "moons/dann.yaml", [*overrides, "trainer.progress_bar=false"])
+    data = build_data(cfg)
+    method = build_method(cfg, data)
+    assert isinstance(method.label_head, nn.Identity)
+    assert method.target_encoder[-1].out_features == 2  # the class logits
+    assert method.discriminator.net[0].in_features == 2
+    assert method.target_encoder[0] is method.feature_extractor[0]
+    final = build_trainer(cfg, None).fit(method, data)
+    assert final["source_acc"] > 0.7
+    probe = data.target_test.x[:5]
+    assert torch.equal(method.predict(probe), method.target_encoder(probe))
+
+
+def test_adapt_at_logits_is_checked():
+    with pytest.raises(ConfigError, match="adda setting"):
+        load_config(CONFIGS / "moons/dann.yaml", ["method.adapt_at=logits"])
+    with pytest.raises(ConfigError, match="adapt_at must be one of"):
+        load_config(
+            CONFIGS / "moons/dann.yaml",
+            ["method.name=adda", "method.k_d=1", "method.adapt_at=head"],
+        )

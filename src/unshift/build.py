@@ -164,12 +164,28 @@ def _networks(cfg: RunConfig, data: TaskData) -> tuple[nn.Module, nn.Module, int
     return features, head, width
 
 
+def _whole_network(
+    features: nn.Module, head: nn.Module, data: TaskData
+) -> tuple[nn.Module, nn.Module, int]:
+    """ADDA's encoder as the whole network (its children in one ``nn.Sequential``, so that
+    ``shared_layers`` counts layers), an identity classifier, and the logit width."""
+    if not isinstance(data.num_classes, int):
+        raise ConfigError("method.adapt_at=logits needs a single-output task")
+
+    def layers(module: nn.Module) -> list[nn.Module]:
+        return list(module) if isinstance(module, nn.Sequential) else [module]
+
+    return nn.Sequential(*layers(features), *layers(head)), nn.Identity(), data.num_classes
+
+
 def build_method(cfg: RunConfig, data: TaskData) -> Method:
     """The method and its networks, sized from the data, initialised from ``cfg.seed``."""
     torch.manual_seed(cfg.seed)
     features, head, width = _networks(cfg, data)
     if cfg.method.name in ("source_only", "target_only"):
         return SourceOnly(features, head)
+    if cfg.method.adapt_at == "logits":
+        features, head, width = _whole_network(features, head, data)
     disc = cfg.method.discriminator
     discriminator = DomainDiscriminator(
         width,

@@ -25,6 +25,7 @@ from unshift.errors import ConfigError
 from unshift.losses import MAPPING_OBJECTIVES
 
 METHODS = ("source_only", "target_only", "dann", "adda")
+ADAPT_AT = ("features", "logits")
 DATASETS = ("moons", "files", "digits", "captcha")
 MODELS = ("mlp", "dann_mnist", "captcha_cnn")
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
@@ -107,7 +108,9 @@ class MethodConfig:
     ``pretrain_steps`` of source training (phase 1; the rest of ``trainer.steps`` is phase 2),
     the mapping ``objective`` (gan|minimax|confusion), ``k_d >= 1`` discriminator and ``k_g``
     target-encoder steps per step, ``shared_layers`` (first children of the encoder shared,
-    frozen) and the discriminator."""
+    frozen), the discriminator, and ``adapt_at``: ``features`` (``M`` is the feature extractor,
+    the discriminator sees its output) or ``logits`` (``M`` is the whole network and the
+    discriminator sees the class logits, as in the ADDA authors' code)."""
 
     name: str = "dann"
     schedule: dict[str, Any] = field(
@@ -120,6 +123,7 @@ class MethodConfig:
     objective: str = "gan"
     k_g: int = 1
     shared_layers: int = 0
+    adapt_at: str = "features"
 
 
 @dataclass
@@ -260,6 +264,14 @@ def validate(config: RunConfig) -> None:
         ),
         (config.method.k_g >= 1, "method.k_g must be >= 1"),
         (config.method.shared_layers >= 0, "method.shared_layers must be >= 0"),
+        (
+            config.method.adapt_at in ADAPT_AT,
+            f"method.adapt_at must be one of {list(ADAPT_AT)}",
+        ),
+        (
+            config.method.adapt_at == "features" or config.method.name == "adda",
+            "method.adapt_at=logits is an adda setting",
+        ),
         (
             0 <= config.method.pretrain_steps < config.trainer.steps,
             "method.pretrain_steps must be in [0, trainer.steps)",
