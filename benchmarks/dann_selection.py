@@ -1,0 +1,84 @@
+"""DANN's λ ceiling for each digit task, chosen by reverse validation (no target labels).
+
+For each task and each candidate ``method.schedule.hi``, ``configs/digits/<task>_dann.yaml``
+is trained on seed 100 (a seed the digit benchmark never uses) and scored by
+:func:`unshift.selection.reverse_validation` (backward run of ``--reverse-steps`` steps, scored
+on the source test set). The candidate with the highest reverse accuracy is the one to put in
+the config. Target accuracy is recorded beside it for the reader; it chooses nothing.
+
+Run: ``python benchmarks/dann_selection.py --data-dir ../shared/data`` → writes
+``benchmarks/results/dann_selection.{md,json}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+from common import write_results  # benchmarks/ is on sys.path when run as a script
+from digits import TASKS, ensure_mnist_m
+
+from unshift.config import load_config
+from unshift.selection import reverse_validation
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", required=True, type=Path, help="holds mnist/, usps/, photos/")
+    parser.add_argument("--mnist-m-dir", type=Path, default=ROOT / "benchmarks/.cache/mnist_m")
+    parser.add_argument("--candidates", nargs="+", type=float, default=[1.0, 0.3, 0.1])
+    parser.add_argument("--seed", type=int, default=100)
+    parser.add_argument("--reverse-steps", type=int, default=1500)
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    args = parser.parse_args()
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    mnist_m = ensure_mnist_m(args.data_dir.resolve(), args.mnist_m_dir.resolve())
+    records, rows = [], []
+    for task in args.tasks:
+        scored = []
+        for hi in args.candidates:
+            start = time.perf_counter()
+            cfg = load_config(
+                ROOT / "configs/digits" / f"{task}_dann.yaml",
+                [
+                    f"data.root={args.data_dir.resolve()}",
+                    f"data.dirs.mnist_m={mnist_m}",
+                    f"seed={args.seed}",
+                    f"method.schedule.hi={hi}",
+                    "trainer.progress_bar=false",
+                    "trainer.eval_every=0",
+                    "trainer.checkpoint_every=0",
+                ],
+            )
+            result = reverse_validation(cfg, steps=args.reverse_steps)
+            record = {"task": task, "hi": hi, **result, "wall_s": time.perf_counter() - start}
+            print(record, flush=True)
+            records.append(record)
+            scored.append(record)
+        best = max(scored, key=lambda r: r["reverse_acc"])
+        for r in scored:
+            rows.append(
+                f"| {TASKS[task]} | {r['hi']} | {r['reverse_acc']:.4f} | {r['source_acc']:.4f} "
+                f"| {r['target_acc']:.4f} | {'**chosen**' if r is best else ''} |"
+            )
+    table = "\n".join(
+        [
+            f"DANN, seed {args.seed}, configs/digits/<task>_dann.yaml with method.schedule.hi "
+            f"set; reverse validation with {args.reverse_steps} backward steps. The highest "
+            "reverse accuracy chooses; target accuracy is shown, not used.",
+            "",
+            "| task | λ ceiling | reverse acc (chooses) | source acc | target acc (not used) | |",
+            "|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )
+    payload = {"records": records, "seed": args.seed, "reverse_steps": args.reverse_steps}
+    print(write_results("dann_selection", payload, table).read_text())
+
+
+if __name__ == "__main__":
+    main()
