@@ -22,7 +22,8 @@ from unshift.methods import Method
 def reverse_task(data: TaskData, method: Method) -> TaskData:
     """``data`` with source and target swapped: the target training inputs labelled by
     ``method``'s predictions, the source training inputs without labels, and the source test
-    set as the (labelled) test set of the new target. Needs one source and one target."""
+    set as the (labelled) test set of the new target. Needs one source and one target;
+    leaves ``method`` in eval mode."""
     if len(data.sources) != 1 or len(data.targets) != 1:
         raise DataError("reverse validation needs exactly one source and one target domain")
     if data.source_test is None or data.source_test.y is None:
@@ -44,7 +45,9 @@ def reverse_score(
 ) -> float:
     """Accuracy on ``data``'s source test set of ``cfg``'s method trained for ``steps`` steps
     (default the config's) on :func:`reverse_task` of the fitted ``method``: the reverse
-    validation score, higher is better."""
+    validation score, higher is better. For ADDA, ``steps`` at or below
+    ``method.pretrain_steps`` make the backward model a plain source-only classifier on the
+    pseudo-labels (phase 1 only)."""
     reverse_data = reverse_task(data, method)
     backward_cfg = dataclasses.replace(
         cfg, trainer=dataclasses.replace(cfg.trainer, steps=steps or cfg.trainer.steps)
