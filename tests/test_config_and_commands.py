@@ -3,8 +3,10 @@ import json
 import pytest
 import torch
 
+from unshift.build import build_method
 from unshift.cli import main
 from unshift.config import load_config, to_yaml
+from unshift.data import Domain, TaskData
 from unshift.errors import ConfigError
 
 from .conftest import CONFIGS
@@ -142,3 +144,15 @@ def test_feature_files_from_the_command_line(tmp_path):
     assert predictions[0] == "label" and len(predictions) == 91
     assert set(predictions[1:]) <= {"0", "1"}
     assert "proxy A-distance, raw inputs" in (run / "report.md").read_text()
+
+
+def test_dann_mnist_refuses_a_multi_output_task():
+    images = torch.zeros(4, 1, 28, 28, dtype=torch.uint8)
+    data = TaskData(
+        sources=[Domain(images, torch.zeros(4, 3, dtype=torch.long))],
+        targets=[Domain(images)],
+        num_classes=(10, 10, 10),
+    )
+    cfg = load_config(CONFIGS / "digits/mnist_usps_dann.yaml", ["data.root=unused"])
+    with pytest.raises(ConfigError, match="dann_mnist has one label output; the task has 3"):
+        build_method(cfg, data)

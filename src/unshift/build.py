@@ -141,6 +141,11 @@ def _networks(cfg: RunConfig, data: TaskData) -> tuple[nn.Module, nn.Module, int
                 f"model dann_mnist takes (C, 28, 28) images; the data has samples of shape "
                 f"{data.input_shape} (set data.image_size=28 for digit data)"
             )
+        if not isinstance(data.num_classes, int):
+            raise ConfigError(
+                f"model dann_mnist has one label output; the task has {len(data.class_counts)} "
+                "(use captcha_cnn or mlp for multi-output tasks)"
+            )
         features = dann_mnist_features(data.input_shape[0])
         head, width = dann_mnist_label_head(data.num_classes), FEATURES
     elif cfg.model.name == "captcha_cnn":
