@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 from common import write_results  # benchmarks/ is on sys.path when run as a script
-from digits import TASKS, ensure_mnist_m
+from digits import TASKS, benchmark_overrides, ensure_mnist_m
 
 from unshift.config import load_config
 from unshift.selection import reverse_validation
@@ -45,13 +45,9 @@ def main() -> None:
             cfg = load_config(
                 ROOT / "configs/digits" / f"{task}_dann.yaml",
                 [
-                    f"data.root={args.data_dir.resolve()}",
-                    f"data.dirs.mnist_m={mnist_m}",
+                    *benchmark_overrides(args.data_dir, mnist_m),
                     f"seed={args.seed}",
                     f"method.schedule.hi={hi}",
-                    "trainer.progress_bar=false",
-                    "trainer.eval_every=0",
-                    "trainer.checkpoint_every=0",
                 ],
             )
             result = reverse_validation(cfg, steps=args.reverse_steps)

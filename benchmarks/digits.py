@@ -61,6 +61,18 @@ def ensure_mnist_m(data_dir: Path, out: Path) -> Path:
     return out
 
 
+def benchmark_overrides(data_dir: Path, mnist_m: Path) -> list[str]:
+    """Config overrides of every digit benchmark run: where the data lie, and no progress bar,
+    periodic evaluation or checkpoints (the last iterate is what is scored)."""
+    return [
+        f"data.root={data_dir.resolve()}",
+        f"data.dirs.mnist_m={mnist_m}",
+        "trainer.progress_bar=false",
+        "trainer.eval_every=0",
+        "trainer.checkpoint_every=0",
+    ]
+
+
 def _paper(figures: dict[str, float], key: str) -> str:
     return f"{figures[key]:.3f}" if key in figures else "–"
 
@@ -77,14 +89,7 @@ def main() -> None:
     seeds = 1 if args.quick else args.seeds
     start = time.perf_counter()
     mnist_m = ensure_mnist_m(args.data_dir.resolve(), args.mnist_m_dir.resolve())
-    common = [
-        f"data.root={args.data_dir.resolve()}",
-        f"data.dirs.mnist_m={mnist_m}",
-        "trainer.progress_bar=false",
-        "trainer.eval_every=0",
-        "trainer.checkpoint_every=0",
-        *(QUICK if args.quick else []),
-    ]
+    common = [*benchmark_overrides(args.data_dir, mnist_m), *(QUICK if args.quick else [])]
     records = []
     for task in args.tasks:
         for method in METHODS:
