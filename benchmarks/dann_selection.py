@@ -1,6 +1,7 @@
 """DANN's λ ceiling for each digit task, chosen by reverse validation (no target labels).
 
-For each task and each candidate ``method.schedule.hi``, ``configs/digits/<task>_dann.yaml``
+For each task and each candidate ``method.schedule.hi`` (and, with ``--discriminators``, each
+candidate discriminator: hidden widths such as ``500,500``), ``configs/digits/<task>_dann.yaml``
 is trained on seed 100 (a seed the digit benchmark never uses) and scored by
 :func:`unshift.selection.reverse_validation` (backward run of ``--reverse-steps`` steps, scored
 on the source test set). The candidate with the highest reverse accuracy is the one to put in
@@ -13,6 +14,7 @@ Run: ``python benchmarks/dann_selection.py --data-dir ../shared/data`` → write
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from pathlib import Path
 
@@ -34,41 +36,54 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=100)
     parser.add_argument("--reverse-steps", type=int, default=1500)
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument(
+        "--discriminators",
+        nargs="+",
+        default=[None],
+        help="hidden widths of candidate discriminators, e.g. 100 500,500 (default: the config's)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))
     mnist_m = ensure_mnist_m(args.data_dir.resolve(), args.mnist_m_dir.resolve())
     records, rows = [], []
     for task in args.tasks:
         scored = []
-        for hi in args.candidates:
+        for hi, widths in itertools.product(args.candidates, args.discriminators):
             start = time.perf_counter()
+            disc = [] if widths is None else [f"method.discriminator.hidden=[{widths}]"]
             cfg = load_config(
                 ROOT / "configs/digits" / f"{task}_dann.yaml",
                 [
                     *benchmark_overrides(args.data_dir, mnist_m),
                     f"seed={args.seed}",
                     f"method.schedule.hi={hi}",
+                    *disc,
                 ],
             )
             result = reverse_validation(cfg, steps=args.reverse_steps)
-            record = {"task": task, "hi": hi, **result, "wall_s": time.perf_counter() - start}
+            hidden = list(cfg.method.discriminator.hidden)
+            record = {"task": task, "hi": hi, "discriminator": hidden, **result}
+            record["wall_s"] = time.perf_counter() - start
             print(record, flush=True)
             records.append(record)
             scored.append(record)
         best = max(scored, key=lambda r: r["reverse_acc"])
         for r in scored:
             rows.append(
-                f"| {TASKS[task]} | {r['hi']} | {r['reverse_acc']:.4f} | {r['source_acc']:.4f} "
+                f"| {TASKS[task]} | {r['hi']} | {'-'.join(map(str, r['discriminator']))} "
+                f"| {r['reverse_acc']:.4f} | {r['source_acc']:.4f} "
                 f"| {r['target_acc']:.4f} | {'**chosen**' if r is best else ''} |"
             )
     table = "\n".join(
         [
             f"DANN, seed {args.seed}, configs/digits/<task>_dann.yaml with method.schedule.hi "
-            f"set; reverse validation with {args.reverse_steps} backward steps. The highest "
-            "reverse accuracy chooses; target accuracy is shown, not used.",
+            f"(and method.discriminator.hidden) set; reverse validation with "
+            f"{args.reverse_steps} backward steps. The highest reverse accuracy chooses; "
+            "target accuracy is shown, not used.",
             "",
-            "| task | λ ceiling | reverse acc (chooses) | source acc | target acc (not used) | |",
-            "|---|---|---|---|---|---|",
+            "| task | λ ceiling | discriminator | reverse acc (chooses) | source acc "
+            "| target acc (not used) | |",
+            "|---|---|---|---|---|---|---|",
             *rows,
         ]
     )
