@@ -14,7 +14,6 @@ Run: ``python benchmarks/adda.py --data-dir ../shared/data`` → writes
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import shutil
 import statistics
 import tempfile
@@ -54,9 +53,7 @@ def run_seed(task: str, seed: int, overrides: list[str], work: Path) -> list[dic
     cfg = load_config(config, [*overrides, f"seed={seed}"])
     data = build_data(cfg)
     phase_1 = work / f"{task}-{seed}-phase1"
-    pretrain = dataclasses.replace(
-        cfg, trainer=dataclasses.replace(cfg.trainer, steps=cfg.method.pretrain_steps)
-    )
+    pretrain = cfg.with_steps(cfg.method.pretrain_steps)
     final = build_trainer(pretrain, phase_1).fit(build_method(cfg, data), data)
     records = [run_record(task, "source_only", seed, final)]
     print(records[-1], flush=True)

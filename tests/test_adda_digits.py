@@ -7,7 +7,6 @@ directory, as ``benchmarks/adda.py`` does.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from pathlib import Path
 
@@ -38,9 +37,7 @@ def test_adda_beats_source_only_on_small_usps_to_mnist(tmp_path: Path) -> None:
     torch.set_num_threads(min(2, torch.get_num_threads()))
     cfg = load_config(CONFIGS / "digits" / "usps_mnist_adda.yaml", SMALL)
     data = build_data(cfg)
-    pretrain = dataclasses.replace(
-        cfg, trainer=dataclasses.replace(cfg.trainer, steps=cfg.method.pretrain_steps)
-    )
+    pretrain = cfg.with_steps(cfg.method.pretrain_steps)
     source_only = build_trainer(pretrain, tmp_path / "phase1").fit(build_method(cfg, data), data)
     shutil.copytree(tmp_path / "phase1", tmp_path / "adda")
     adda = build_trainer(cfg, tmp_path / "adda").fit(build_method(cfg, data), data, resume=True)

@@ -8,7 +8,7 @@ the key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +178,10 @@ class RunConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+
+    def with_steps(self, steps: int) -> RunConfig:
+        """This config with ``trainer.steps`` set to ``steps`` (e.g. ADDA's phase 1 alone)."""
+        return replace(self, trainer=replace(self.trainer, steps=steps))
 
 
 def _explain(err: OmegaConfBaseException) -> str:

@@ -49,9 +49,7 @@ def reverse_score(
     ``method.pretrain_steps`` make the backward model a plain source-only classifier on the
     pseudo-labels (phase 1 only)."""
     reverse_data = reverse_task(data, method)
-    backward_cfg = dataclasses.replace(
-        cfg, trainer=dataclasses.replace(cfg.trainer, steps=steps or cfg.trainer.steps)
-    )
+    backward_cfg = cfg.with_steps(steps or cfg.trainer.steps)
     backward = build_method(backward_cfg, reverse_data)
     build_trainer(backward_cfg, None).fit(backward, reverse_data)
     backward.cpu().eval()
