@@ -1,8 +1,9 @@
 """DANN's λ ceiling for each digit task, chosen by reverse validation (no target labels).
 
-For each task and each candidate ``method.schedule.hi`` (and, with ``--discriminators``, each
-candidate discriminator: hidden widths such as ``500,500``), ``configs/digits/<task>_dann.yaml``
-is trained on seed 100 (a seed the digit benchmark never uses) and scored by
+For each task and each candidate ``method.schedule.hi`` (``config``: the one in the file; with
+``--discriminators``, each candidate discriminator: hidden widths such as ``500,500``; with
+``--steps``, each run length), ``configs/digits/<task>_dann.yaml`` is trained on seed 100 (a
+seed the digit benchmark never uses) and scored by
 :func:`unshift.selection.reverse_validation` (backward run of ``--reverse-steps`` steps, scored
 on the source test set). The candidate with the highest reverse accuracy is the one to put in
 the config. Target accuracy is recorded beside it for the reader; it chooses nothing.
@@ -32,7 +33,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", required=True, type=Path, help="holds mnist/, usps/, photos/")
     parser.add_argument("--mnist-m-dir", type=Path, default=ROOT / "benchmarks/.cache/mnist_m")
-    parser.add_argument("--candidates", nargs="+", type=float, default=[1.0, 0.3, 0.1])
+    parser.add_argument(
+        "--candidates",
+        nargs="+",
+        default=["1.0", "0.3", "0.1"],
+        help="λ ceilings to try; 'config' keeps each task's own",
+    )
     parser.add_argument("--seed", type=int, default=100)
     parser.add_argument("--reverse-steps", type=int, default=1500)
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
@@ -42,27 +48,41 @@ def main() -> None:
         default=[None],
         help="hidden widths of candidate discriminators, e.g. 100 500,500 (default: the config's)",
     )
+    parser.add_argument(
+        "--steps", nargs="+", type=int, default=[None], help="run lengths (default: the config's)"
+    )
+    parser.add_argument("--name", default="dann_selection", help="results file name")
     args = parser.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))
     mnist_m = ensure_mnist_m(args.data_dir.resolve(), args.mnist_m_dir.resolve())
     records, rows = [], []
     for task in args.tasks:
         scored = []
-        for hi, widths in itertools.product(args.candidates, args.discriminators):
+        grid = itertools.product(args.candidates, args.discriminators, args.steps)
+        for hi, widths, steps in grid:
             start = time.perf_counter()
-            disc = [] if widths is None else [f"method.discriminator.hidden=[{widths}]"]
+            extra = [] if hi == "config" else [f"method.schedule.hi={float(hi)}"]
+            if widths is not None:
+                extra.append(f"method.discriminator.hidden=[{widths}]")
+            if steps is not None:
+                extra.append(f"trainer.steps={steps}")
             cfg = load_config(
                 ROOT / "configs/digits" / f"{task}_dann.yaml",
                 [
                     *benchmark_overrides(args.data_dir, mnist_m),
                     f"seed={args.seed}",
-                    f"method.schedule.hi={hi}",
-                    *disc,
+                    *extra,
                 ],
             )
             result = reverse_validation(cfg, steps=args.reverse_steps)
             hidden = list(cfg.method.discriminator.hidden)
-            record = {"task": task, "hi": hi, "discriminator": hidden, **result}
+            record = {
+                "task": task,
+                "hi": cfg.method.schedule["hi"],
+                "discriminator": hidden,
+                "steps": cfg.trainer.steps,
+                **result,
+            }
             record["wall_s"] = time.perf_counter() - start
             print(record, flush=True)
             records.append(record)
@@ -71,24 +91,25 @@ def main() -> None:
         for r in scored:
             rows.append(
                 f"| {TASKS[task]} | {r['hi']} | {'-'.join(map(str, r['discriminator']))} "
+                f"| {r['steps']} "
                 f"| {r['reverse_acc']:.4f} | {r['source_acc']:.4f} "
                 f"| {r['target_acc']:.4f} | {'**chosen**' if r is best else ''} |"
             )
     table = "\n".join(
         [
             f"DANN, seed {args.seed}, configs/digits/<task>_dann.yaml with method.schedule.hi "
-            f"(and method.discriminator.hidden) set; reverse validation with "
+            f"(and method.discriminator.hidden, trainer.steps) set; reverse validation with "
             f"{args.reverse_steps} backward steps. The highest reverse accuracy chooses; "
             "target accuracy is shown, not used.",
             "",
-            "| task | λ ceiling | discriminator | reverse acc (chooses) | source acc "
+            "| task | λ ceiling | discriminator | steps | reverse acc (chooses) | source acc "
             "| target acc (not used) | |",
-            "|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|",
             *rows,
         ]
     )
     payload = {"records": records, "seed": args.seed, "reverse_steps": args.reverse_steps}
-    print(write_results("dann_selection", payload, table).read_text())
+    print(write_results(args.name, payload, table).read_text())
 
 
 if __name__ == "__main__":

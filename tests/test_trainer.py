@@ -164,6 +164,29 @@ def test_alternating_updates_honour_k_d(tmp_path):
     assert changed(feat_before, method.feature_extractor.parameters())
 
 
+def test_lr_scale_multiplies_the_named_optimisers_step():
+    data = rotated_moons(n_train=64, n_test=32)
+    deltas = []
+    for scale in (1.0, 0.25):
+        torch.manual_seed(0)
+        method = DANN(mlp(2, [8]), nn.Linear(8, 2), feature_dim=8, k_d=1)
+        before = [p.detach().clone() for p in method.adversarial.discriminator.parameters()]
+        spec = OptimizerSpec(lr=0.1, momentum=0.0, lr_scale={"discriminator": scale})
+        Trainer(max_steps=1, batch_size=16, optimizer=spec, progress_bar=False).fit(method, data)
+        after = list(method.adversarial.discriminator.parameters())
+        pairs = zip(after, before, strict=True)
+        deltas.append(torch.cat([(a.detach() - b).flatten() for a, b in pairs]))
+    assert deltas[0].abs().max() > 1e-4
+    assert torch.allclose(deltas[1], 0.25 * deltas[0], atol=1e-7)
+
+
+def test_lr_scale_for_an_optimiser_the_method_lacks_is_an_error():
+    method = DANN(mlp(2, [8]), nn.Linear(8, 2), feature_dim=8, k_d=1)
+    spec = OptimizerSpec(lr_scale={"target": 0.1})
+    with pytest.raises(ValueError, match=r"'target'.*'discriminator', 'main'"):
+        Trainer(max_steps=1, batch_size=16, optimizer=spec).fit(method, rotated_moons(64, 32))
+
+
 def test_channels_last_trains_the_same_model_up_to_rounding():
     from unshift.data import Domain, TaskData
     from unshift.methods import DANN

@@ -248,6 +248,7 @@ def build_trainer(cfg: RunConfig, run_dir: str | Path | None) -> Trainer:
             lr_schedule=o.lr_schedule,
             lr_alpha=o.lr_alpha,
             lr_beta=o.lr_beta,
+            lr_scale=dict(o.lr_scale),
         ),
         seed=cfg.seed,
         run_dir=run_dir,

@@ -129,7 +129,8 @@ class MethodConfig:
 @dataclass
 class OptimConfig:
     """``sgd`` or ``adam``; ``lr_schedule`` ``dann`` (``lr / (1 + alpha p)^beta``) or
-    ``constant``."""
+    ``constant``; ``lr_scale`` multiplies ``lr`` for the named optimisers (DANN with
+    ``k_d >= 1``: ``main``, ``discriminator``; ADDA: ``source``, ``discriminator``, ``target``)."""
 
     name: str = "sgd"
     lr: float = 0.01
@@ -139,6 +140,7 @@ class OptimConfig:
     lr_schedule: str = "dann"
     lr_alpha: float = 10.0
     lr_beta: float = 0.75
+    lr_scale: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -257,6 +259,10 @@ def validate(config: RunConfig) -> None:
         (config.model.activation in ACTIVATIONS, f"model.activation: one of {list(ACTIVATIONS)}"),
         (config.optim.name in ("sgd", "adam"), "optim.name must be 'sgd' or 'adam'"),
         (config.optim.lr > 0, "optim.lr must be > 0"),
+        (
+            all(v > 0 for v in config.optim.lr_scale.values()),
+            "optim.lr_scale values must be > 0",
+        ),
         (config.optim.lr_schedule in ("dann", "constant"), "optim.lr_schedule: dann|constant"),
         (config.trainer.steps >= 1, "trainer.steps must be >= 1"),
         (config.trainer.batch_size >= 1, "trainer.batch_size must be >= 1"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,9 @@ class OptimizerSpec:
 
     ``lr`` is the base learning rate; ``lr_schedule`` scales it with progress: ``"dann"`` gives
     ``lr / (1 + alpha p)^beta`` (the DANN paper's annealing), ``"constant"`` keeps ``lr``.
-    ``betas`` apply to Adam, ``momentum`` to SGD.
+    ``betas`` apply to Adam, ``momentum`` to SGD. ``lr_scale`` multiplies the learning rate of
+    the named optimisers (keys of :meth:`Method.param_groups`, e.g. ``{"target": 0.1}`` for
+    ADDA's target encoder); the others get ``lr``.
     """
 
     name: str = "sgd"
@@ -47,6 +49,7 @@ class OptimizerSpec:
     lr_schedule: str = "dann"
     lr_alpha: float = 10.0
     lr_beta: float = 0.75
+    lr_scale: dict[str, float] = field(default_factory=dict)
 
     def build(self, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
         if self.name == "sgd":
@@ -248,6 +251,12 @@ class Trainer:
             method.to(memory_format=torch.channels_last)
         groups = method.param_groups()
         names = list(groups)
+        unknown = set(self.optimizer.lr_scale) - set(names)
+        if unknown:
+            raise ValueError(
+                f"lr_scale names optimisers {sorted(unknown)} that {type(method).__name__} "
+                f"does not have; it has {names}"
+            )
         optimizers = [self.optimizer.build(groups[n]) for n in names]
         model, *optimizers = fabric.setup(method, *optimizers)
         opt = dict(zip(names, optimizers, strict=True))
@@ -299,7 +308,7 @@ class Trainer:
             for phase in method.phases(step):
                 optimizer = opt[phase.optimizer]
                 for group in optimizer.param_groups:
-                    group["lr"] = lr
+                    group["lr"] = lr * self.optimizer.lr_scale.get(phase.optimizer, 1.0)
                 optimizer.zero_grad(set_to_none=True)
                 loss, phase_logs = model(*stream.next(), phase.name)
                 if not bool(torch.isfinite(loss.detach())):
