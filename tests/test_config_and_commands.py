@@ -156,3 +156,11 @@ def test_dann_mnist_refuses_a_multi_output_task():
     cfg = load_config(CONFIGS / "digits/mnist_usps_dann.yaml", ["data.root=unused"])
     with pytest.raises(ConfigError, match="dann_mnist has one label output; the task has 3"):
         build_method(cfg, data)
+
+
+def test_lr_scale_for_an_optimiser_the_method_lacks_is_a_config_error(capsys):
+    args = ["train", str(DANN), "--set", "optim.lr_scale.target=0.1", "--set", "trainer.steps=2"]
+    assert main(args) != 0
+    assert "optim.lr_scale names ['target']; dann here has the optimisers ['main']" in (
+        capsys.readouterr().err
+    )

@@ -185,6 +185,18 @@ def _whole_network(
 
 def build_method(cfg: RunConfig, data: TaskData) -> Method:
     """The method and its networks, sized from the data, initialised from ``cfg.seed``."""
+    method = _method(cfg, data)
+    optimisers = list(method.param_groups())
+    unknown = sorted(set(cfg.optim.lr_scale) - set(optimisers))
+    if unknown:
+        raise ConfigError(
+            f"optim.lr_scale names {unknown}; {cfg.method.name} here has the optimisers "
+            f"{optimisers}"
+        )
+    return method
+
+
+def _method(cfg: RunConfig, data: TaskData) -> Method:
     torch.manual_seed(cfg.seed)
     features, head, width = _networks(cfg, data)
     if cfg.method.name in ("source_only", "target_only"):

@@ -129,8 +129,9 @@ class MethodConfig:
 @dataclass
 class OptimConfig:
     """``sgd`` or ``adam``; ``lr_schedule`` ``dann`` (``lr / (1 + alpha p)^beta``) or
-    ``constant``; ``lr_scale`` multiplies ``lr`` for the named optimisers (DANN with
-    ``k_d >= 1``: ``main``, ``discriminator``; ADDA: ``source``, ``discriminator``, ``target``)."""
+    ``constant``; ``lr_scale`` multiplies ``lr`` for the named optimisers (``main`` for a
+    method with one; DANN with ``k_d >= 1``: ``main``, ``discriminator``; ADDA: ``source``,
+    ``discriminator``, ``target``)."""
 
     name: str = "sgd"
     lr: float = 0.01
