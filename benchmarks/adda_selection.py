@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=100)
     parser.add_argument("--reverse-steps", type=int, default=1500)
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--name", default="adda_selection", help="results file name")
     args = parser.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))
     records, rows = [], []
@@ -84,7 +85,7 @@ def main() -> None:
         ]
     )
     payload = {"records": records, "seed": args.seed, "reverse_steps": args.reverse_steps}
-    print(write_results("adda_selection", payload, table).read_text())
+    print(write_results(args.name, payload, table).read_text())
 
 
 if __name__ == "__main__":
