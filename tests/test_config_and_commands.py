@@ -161,6 +161,7 @@ def test_dann_mnist_refuses_a_multi_output_task():
 def test_lr_scale_for_an_optimiser_the_method_lacks_is_a_config_error(capsys):
     args = ["train", str(DANN), "--set", "optim.lr_scale.target=0.1", "--set", "trainer.steps=2"]
     assert main(args) != 0
-    assert "optim.lr_scale names ['target']; dann here has the optimisers ['main']" in (
-        capsys.readouterr().err
-    )
+    assert (
+        "bad value for config key 'optim.lr_scale': lr_scale names optimisers ['target'] "
+        "that dann does not have; it has ['main']"
+    ) in capsys.readouterr().err

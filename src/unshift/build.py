@@ -23,7 +23,7 @@ from unshift.models.inputs import ChannelStandardize
 from unshift.nn import DomainDiscriminator, MultiOutputHead
 from unshift.runs import RunDir
 from unshift.schedules import schedule_from_config
-from unshift.trainer import OptimizerSpec, Trainer
+from unshift.trainer import OptimizerSpec, Trainer, check_lr_scale
 
 
 def _standardize(data: TaskData) -> TaskData:
@@ -186,13 +186,10 @@ def _whole_network(
 def build_method(cfg: RunConfig, data: TaskData) -> Method:
     """The method and its networks, sized from the data, initialised from ``cfg.seed``."""
     method = _method(cfg, data)
-    optimisers = list(method.param_groups())
-    unknown = sorted(set(cfg.optim.lr_scale) - set(optimisers))
-    if unknown:
-        raise ConfigError(
-            f"optim.lr_scale names {unknown}; {cfg.method.name} here has the optimisers "
-            f"{optimisers}"
-        )
+    try:
+        check_lr_scale(cfg.optim.lr_scale, list(method.param_groups()), cfg.method.name)
+    except ValueError as err:
+        raise ConfigError(f"bad value for config key 'optim.lr_scale': {err}") from None
     return method
 
 

@@ -30,6 +30,16 @@ from unshift.schedules import Constant, DannLR, Schedule
 OPTIMIZERS = ("sgd", "adam")
 
 
+def check_lr_scale(lr_scale: dict[str, float], names: list[str], owner: str) -> None:
+    """Raise ``ValueError`` if ``lr_scale`` names an optimiser not in ``names`` (the keys of
+    ``owner``'s :meth:`Method.param_groups`)."""
+    unknown = sorted(set(lr_scale) - set(names))
+    if unknown:
+        raise ValueError(
+            f"lr_scale names optimisers {unknown} that {owner} does not have; it has {names}"
+        )
+
+
 @dataclass
 class OptimizerSpec:
     """How to build each of a method's optimisers.
@@ -251,12 +261,7 @@ class Trainer:
             method.to(memory_format=torch.channels_last)
         groups = method.param_groups()
         names = list(groups)
-        unknown = set(self.optimizer.lr_scale) - set(names)
-        if unknown:
-            raise ValueError(
-                f"lr_scale names optimisers {sorted(unknown)} that {type(method).__name__} "
-                f"does not have; it has {names}"
-            )
+        check_lr_scale(self.optimizer.lr_scale, names, type(method).__name__)
         optimizers = [self.optimizer.build(groups[n]) for n in names]
         model, *optimizers = fabric.setup(method, *optimizers)
         opt = dict(zip(names, optimizers, strict=True))
