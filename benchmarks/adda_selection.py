@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 from adda import TASKS  # benchmarks/ is on sys.path when run as a script
-from common import write_results
+from common import add_selection_arguments, write_results
 
 from unshift.config import load_config
 from unshift.selection import reverse_validation
@@ -34,10 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", required=True, type=Path, help="holds mnist/ and usps/")
     parser.add_argument("--candidates", nargs="+", type=float, default=[1.0, 0.3, 0.1])
-    parser.add_argument("--seed", type=int, default=100)
-    parser.add_argument("--reverse-steps", type=int, default=1500)
-    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
-    parser.add_argument("--name", default="adda_selection", help="results file name")
+    add_selection_arguments(parser, list(TASKS), "adda_selection")
     args = parser.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))
     records, rows = [], []

@@ -6,6 +6,7 @@ machine and date) and ``benchmarks/results/<name>.json`` (the raw records).
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import json
 import os
@@ -19,6 +20,16 @@ from typing import Any
 import torch
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def add_selection_arguments(parser: argparse.ArgumentParser, tasks: list[str], name: str) -> None:
+    """The options every reverse-validation benchmark shares: ``--seed`` (100, a seed no
+    benchmark scores), ``--reverse-steps``, ``--tasks`` (of ``tasks``) and ``--name`` (the
+    results file, default ``name``)."""
+    parser.add_argument("--seed", type=int, default=100)
+    parser.add_argument("--reverse-steps", type=int, default=1500)
+    parser.add_argument("--tasks", nargs="+", default=tasks, choices=tasks)
+    parser.add_argument("--name", default=name, help="results file name")
 
 
 def _cpu_model() -> str:

@@ -20,7 +20,10 @@ import time
 from pathlib import Path
 
 import torch
-from common import write_results  # benchmarks/ is on sys.path when run as a script
+from common import (  # benchmarks/ is on sys.path when run as a script
+    add_selection_arguments,
+    write_results,
+)
 from digits import TASKS, benchmark_overrides, ensure_mnist_m
 
 from unshift.config import load_config
@@ -39,9 +42,6 @@ def main() -> None:
         default=["1.0", "0.3", "0.1"],
         help="λ ceilings to try; 'config' keeps each task's own",
     )
-    parser.add_argument("--seed", type=int, default=100)
-    parser.add_argument("--reverse-steps", type=int, default=1500)
-    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     parser.add_argument(
         "--discriminators",
         nargs="+",
@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument(
         "--steps", nargs="+", type=int, default=[None], help="run lengths (default: the config's)"
     )
-    parser.add_argument("--name", default="dann_selection", help="results file name")
+    add_selection_arguments(parser, list(TASKS), "dann_selection")
     args = parser.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))
     mnist_m = ensure_mnist_m(args.data_dir.resolve(), args.mnist_m_dir.resolve())
