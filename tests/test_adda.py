@@ -50,6 +50,62 @@ def test_trainer_runs_each_phase_as_often_as_asked():
     assert method.calls == {"pretrain": 4, "discriminator": 12, "target": 18}
 
 
+class Recording(ADDA):
+    """Records, per phase, the target batch it was given and how often ``M_t`` ran."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.log = []
+        self.target_encoder.register_forward_hook(lambda *_: self.log.append("M_t"))
+
+    def forward(self, sources, targets, phase="pretrain"):
+        self.log.append((phase, targets[0]))
+        return super().forward(sources, targets, phase)
+
+
+def test_first_target_step_reuses_the_last_discriminator_batch_and_forward_pass():
+    torch.manual_seed(0)
+    method = Recording(mlp(2, [8], "tanh"), nn.Linear(8, 2), 8, pretrain_steps=0, k_d=2, k_g=3)
+    Trainer(max_steps=1, batch_size=16).fit(method, rotated_moons(n_train=64, n_test=32))
+    step = method.log[:9]  # the rest is the final evaluation
+    # 2 discriminator, then 3 target steps: M_t runs in each but the first target step.
+    assert [e if e == "M_t" else e[0] for e in step] == [
+        *["discriminator", "M_t"] * 2,
+        "target",
+        *["target", "M_t"] * 2,
+    ]
+    batches = [e[1] for e in step if e != "M_t"]
+    assert batches[0] is not batches[1]  # each discriminator step draws a fresh batch
+    assert batches[2] is batches[1]  # the first target step sees the last discriminator batch
+    assert batches[3] is not batches[2] and batches[4] is not batches[3]
+
+
+def test_reused_target_features_are_scored_by_the_updated_discriminator():
+    data = rotated_moons(n_train=64, n_test=32)
+    torch.manual_seed(0)
+    encoder = nn.Sequential(nn.Linear(2, 16), nn.Tanh())
+    disc = DomainDiscriminator(16, hidden=(16,), batch_norm=False, dropout=0.0)
+    method = ADDA(encoder, nn.Linear(16, 2), 16, 0, disc)
+    sources = [(data.sources[0].x[:16], data.sources[0].y[:16])]
+    targets = [data.targets[0].x[:16]]
+    d_opt = torch.optim.SGD(method.discriminator.parameters(), lr=1.0)
+    method(sources, targets, "discriminator")[0].backward()
+    d_opt.step()
+
+    def target_grads():
+        method.zero_grad()
+        loss, _ = method(sources, targets, "target")
+        loss.backward()
+        return loss.detach(), [p.grad.clone() for p in method.target_encoder.parameters()]
+
+    reused_loss, reused = target_grads()  # the features of the discriminator step
+    fresh_loss, fresh = target_grads()  # nothing pending now: a new forward pass of M_t
+    assert torch.equal(reused_loss, fresh_loss)
+    for a, b in zip(reused, fresh, strict=True):
+        assert torch.allclose(a, b, rtol=0, atol=1e-7)
+    assert any(g.abs().sum() > 0 for g in reused)
+
+
 def test_phase_2_starts_from_the_source_encoder_and_keeps_it_frozen():
     data = rotated_moons(n_train=64, n_test=32)
     method = adda(pretrain_steps=30)

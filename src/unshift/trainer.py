@@ -310,12 +310,15 @@ class Trainer:
             method.set_progress(p)
             lr = self.lr_schedule(p)
             logs: dict[str, Tensor | float] = {}
+            batch = None
             for phase in method.phases(step):
                 optimizer = opt[phase.optimizer]
                 for group in optimizer.param_groups:
                     group["lr"] = lr * self.optimizer.lr_scale.get(phase.optimizer, 1.0)
                 optimizer.zero_grad(set_to_none=True)
-                loss, phase_logs = model(*stream.next(), phase.name)
+                if phase.new_batch or batch is None:
+                    batch = stream.next()
+                loss, phase_logs = model(*batch, phase.name)
                 if not bool(torch.isfinite(loss.detach())):
                     bar.close()
                     where = f" (phase '{phase.name}')" if phase.name != "joint" else ""

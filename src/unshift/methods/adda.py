@@ -4,7 +4,9 @@ Phase 1 (``pretrain_steps`` steps): source encoder ``M_s`` and classifier ``C`` 
 labelled source data. Phase 2: the target encoder ``M_t`` starts as a copy of ``M_s`` (untied
 weights); ``M_s`` and ``C`` are frozen; each training step runs ``k_d`` steps of the
 discriminator ``D`` (source features = domain 1, target features = domain 0), then ``k_g``
-steps of ``M_t`` with the mapping objective (``gan``, ``minimax`` or ``confusion``).
+steps of ``M_t`` with the mapping objective (``gan``, ``minimax`` or ``confusion``). The first
+``M_t`` step sees the batch of the last discriminator step (as in the authors' code, where both
+updates share one batch) and reuses its ``M_t`` forward pass, scored by the updated ``D``.
 Predictions use ``C(M_t(x))`` once phase 2 has begun.
 """
 
@@ -87,6 +89,9 @@ class ADDA(Method):
         self.k_d, self.k_g = k_d, k_g
         # A buffer, so that a checkpoint records whether M_t has been initialised from M_s.
         self.register_buffer("adapting", torch.tensor(False))
+        # The last discriminator step's target batch and M_t's features of it (with their
+        # graph); M_t has not stepped since, so the next target step can use them as they are.
+        self._pending: tuple[Targets, Tensor] | None = None
 
     @property
     def source_encoder(self) -> nn.Module:
@@ -108,9 +113,11 @@ class ADDA(Method):
     def phases(self, step: int) -> list[Phase]:
         if step < self.pretrain_steps:
             return [Phase("pretrain", "source")]
-        return [Phase("discriminator", "discriminator")] * self.k_d + [
-            Phase("target", "target")
-        ] * self.k_g
+        return (
+            [Phase("discriminator", "discriminator")] * self.k_d
+            + [Phase("target", "target", new_batch=False)]
+            + [Phase("target", "target")] * (self.k_g - 1)
+        )
 
     def _start_adapting(self) -> None:
         self.target_encoder.load_state_dict(self.feature_extractor.state_dict())
@@ -128,13 +135,19 @@ class ADDA(Method):
         if phase == "discriminator":
             with torch.no_grad():
                 f_s = self.feature_extractor(cat([x for x, _ in sources])).flatten(1)
-                f_t = self.target_encoder(x_t).flatten(1)
-            d_s, d_t = self.discriminator(f_s), self.discriminator(f_t)
+            f_t = self.target_encoder(x_t).flatten(1)
+            self._pending = (targets, f_t)
+            d_s, d_t = self.discriminator(f_s), self.discriminator(f_t.detach())
             loss = adda_discriminator_loss(d_s, d_t)
             logs: Logs = {"domain_loss": loss.detach(), "domain_acc": _accuracy(d_s, d_t).detach()}
             return loss, logs
         if phase == "target":
-            d_t = self.discriminator(self.target_encoder(x_t).flatten(1))
+            pending, self._pending = self._pending, None
+            same_batch = pending is not None and all(
+                a is b for a, b in zip(pending[0], targets, strict=True)
+            )
+            f_t = pending[1] if same_batch else self.target_encoder(x_t).flatten(1)
+            d_t = self.discriminator(f_t)
             loss = adda_mapping_loss(d_t, self.objective)
             return loss, {"mapping_loss": loss.detach()}
         raise ValueError(f"unknown ADDA phase {phase!r}")

@@ -27,10 +27,12 @@ Logs = dict[str, Tensor | float]
 @dataclass(frozen=True)
 class Phase:
     """One optimiser step of a training step: ``forward(..., phase=name)``, then ``optimizer``
-    (a key of :meth:`Method.param_groups`) steps."""
+    (a key of :meth:`Method.param_groups`) steps. ``new_batch=False``: the phase sees the same
+    batch as the phase before it in the step instead of a fresh one."""
 
     name: str
     optimizer: str
+    new_batch: bool = True
 
 
 JOINT = Phase("joint", "main")
