@@ -34,6 +34,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", required=True, type=Path, help="holds mnist/ and usps/")
     parser.add_argument("--candidates", nargs="+", type=float, default=[1.0, 0.3, 0.1])
+    parser.add_argument(
+        "--steps", type=int, help="trainer.steps of each run (default: the config's)"
+    )
     add_selection_arguments(parser, list(TASKS), "adda_selection")
     args = parser.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -50,19 +53,20 @@ def main() -> None:
                     "trainer.eval_every=0",
                     f"seed={args.seed}",
                     f"optim.lr_scale.target={scale}",
+                    *([f"trainer.steps={args.steps}"] if args.steps else []),
                 ],
             )
             if args.reverse_steps > cfg.method.pretrain_steps:
                 parser.error("--reverse-steps must not exceed the config's method.pretrain_steps")
             result = reverse_validation(cfg, steps=args.reverse_steps)
-            record = {"task": task, "target_lr_scale": scale, **result}
+            record = {"task": task, "target_lr_scale": scale, "steps": cfg.trainer.steps, **result}
             record["wall_s"] = time.perf_counter() - start
             print(record, flush=True)
             records.append(record)
             scored.append(record)
         best = max(scored, key=lambda r: r["reverse_acc"])
         rows += [
-            f"| {TASKS[task]} | {r['target_lr_scale']} | {r['reverse_acc']:.4f} "
+            f"| {TASKS[task]} | {r['target_lr_scale']} | {r['steps']} | {r['reverse_acc']:.4f} "
             f"| {r['source_acc']:.4f} | {r['target_acc']:.4f} "
             f"| {'**chosen**' if r is best else ''} |"
             for r in scored
@@ -75,9 +79,9 @@ def main() -> None:
             "shown, not used. Source accuracy is the final model's: classifier(M_t) on source "
             "test images.",
             "",
-            "| task | target lr scale | reverse acc (chooses) | source acc "
+            "| task | target lr scale | steps | reverse acc (chooses) | source acc "
             "| target acc (not used) | |",
-            "|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|",
             *rows,
         ]
     )
