@@ -11,6 +11,7 @@ from unshift.cli import main
 from .conftest import CONFIGS
 
 DANN = str(CONFIGS / "moons" / "dann.yaml")
+FEATURES_DANN = str(CONFIGS / "features_dann.yaml")
 
 
 def npz(path, X, y=None):
@@ -36,9 +37,9 @@ def files(tmp_path):
 def npz_args(source, target, *extra):
     return [
         "train",
-        DANN,
+        FEATURES_DANN,
         "--set",
-        "data.name=files",
+        "data.transform=none",
         "--set",
         f"data.source={source}",
         "--set",
@@ -124,10 +125,10 @@ CASES = {
     "not an npz file": "is not a readable .npz archive",
     "source without labels": "has no labels (expected e.g. 'y'",
     "single class": "single class",
-    "unknown config key": "unknown config key 'data.angl' (Did you mean: 'angle'?)",
+    "unknown config key": "unknown config key 'data.angl' (did you mean 'angle'?)",
     "bad config value type": "bad value for config key 'trainer.steps'",
-    "bad config value range": "trainer.steps must be >= 1",
-    "unknown method": "method.name must be one of",
+    "bad config value range": "bad value for config key 'trainer.steps': must be >= 1; got 0",
+    "unknown method": "bad value for config key 'method.name': unknown method 'coral'; known:",
     "--set without =": "--set takes key=value; got 'seed'",
     "missing config file": "missing.yaml does not exist",
     "invalid YAML": "is not valid YAML (line",

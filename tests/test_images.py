@@ -179,7 +179,7 @@ def test_cli_data_mnist_m(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 def test_digit_config_needs_a_root_and_known_datasets() -> None:
     with pytest.raises(ConfigError, match=r"data\.root"):
         load_config(None, ["data.name=digits", "data.source=mnist", "data.target=usps"])
-    with pytest.raises(ConfigError, match=r"data\.target in"):
+    with pytest.raises(ConfigError, match=r"'data\.target': must be one of"):
         load_config(None, ["data.name=digits", "data.source=mnist", "data.target=svhn"])
     names = ["data.name=digits", "data.source=mnist", "data.target=mnist_m"]
     cfg = load_config(None, [*names, "data.dirs.mnist_m=/generated", "data.root=/data"])

@@ -23,6 +23,7 @@ from unshift.data.domains import Domain, TaskData
 from unshift.data.sampling import PairedBatches
 from unshift.errors import DataError, TrainingDiverged
 from unshift.eval.metrics import classification_report, predict_labels
+from unshift.log_keys import DOMAIN_ACC, LR, SECONDS, STEP
 from unshift.methods.base import Method
 from unshift.runs import RunDir, replace_durably, write_json
 from unshift.schedules import Constant, DannLR, Schedule
@@ -312,10 +313,11 @@ class Trainer:
             logs: dict[str, Tensor | float] = {}
             batch = None
             for phase in method.phases(step):
-                optimizer = opt[phase.optimizer]
-                for group in optimizer.param_groups:
-                    group["lr"] = lr * self.optimizer.lr_scale.get(phase.optimizer, 1.0)
-                optimizer.zero_grad(set_to_none=True)
+                stepped = [opt[name] for name in phase.optimizers]
+                for name, optimizer in zip(phase.optimizers, stepped, strict=True):
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr * self.optimizer.lr_scale.get(name, 1.0)
+                    optimizer.zero_grad(set_to_none=True)
                 if phase.new_batch or batch is None:
                     batch = stream.next()
                 loss, phase_logs = model(*batch, phase.name)
@@ -332,21 +334,22 @@ class Trainer:
                         f"{kept}. Lower the learning rate or λ."
                     )
                 fabric.backward(loss)
-                optimizer.step()
+                for optimizer in stepped:
+                    optimizer.step()
                 logs.update(phase_logs)
             step += 1
             bar.update(1)
 
             if self.log_every and (step % self.log_every == 0 or step == self.max_steps):
-                record = {"step": step, "lr": lr}
+                record = {STEP: step, LR: lr}
                 record.update({k: float(v) for k, v in logs.items() if v is not None})
-                record["seconds"] = elapsed + time.perf_counter() - start
+                record[SECONDS] = elapsed + time.perf_counter() - start
                 bar.set_postfix(
-                    {k: f"{v:.3g}" for k, v in record.items() if k not in ("step", "seconds")},
+                    {k: f"{v:.3g}" for k, v in record.items() if k not in (STEP, SECONDS)},
                     refresh=False,
                 )
-                if "domain_acc" in record:
-                    watch.observe(step, record["domain_acc"])
+                if DOMAIN_ACC in record:
+                    watch.observe(step, record[DOMAIN_ACC])
                 if self.is_writer:
                     self.run.append_metrics(record)  # type: ignore[union-attr]
 

@@ -16,6 +16,7 @@ choice; Pillow only draws).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import torch
 
 from unshift.data.domains import Domain, TaskData
 from unshift.errors import DataError
+from unshift.registry import DATASETS, SectionConfig, require
 
 STYLES = ("plain", "noisy")
 DEFAULT_ALPHABET = "0123456789"
@@ -145,3 +147,63 @@ def captcha_task(
         target_test=domain(target, n_test, 3, "test"),
         meta={"task": f"captcha {source} → {target}"},
     )
+
+
+IMAGE_NORMS = ("none", "per_channel")
+
+
+@dataclass
+class CaptchaConfig(SectionConfig):
+    """``data: {name: captcha}``: codes of ``length`` characters from ``alphabet``; ``source``
+    and ``target`` name styles (:data:`STYLES`); fonts from the directory ``fonts``;
+    ``n_train``/``n_test`` images per domain drawn from ``data_seed`` (the training seed leaves
+    the data unchanged); ``image_norm`` ``per_channel`` makes the network standardise each
+    channel by the mean and deviation of all training images (no labels)."""
+
+    source: str = "plain"
+    target: str = "noisy"
+    fonts: str | None = None
+    length: int = 3
+    alphabet: str = DEFAULT_ALPHABET
+    n_train: int = 20000
+    n_test: int = 2000
+    data_seed: int = 0
+    image_norm: str = "none"
+
+    def __post_init__(self) -> None:
+        for role in ("source", "target"):
+            value = getattr(self, role)
+            require(value in STYLES, role, f"must be one of {list(STYLES)}; got {value!r}")
+        require(
+            self.fonts is not None,
+            "fonts",
+            "must name a directory of .ttf/.otf fonts, e.g. --set data.fonts=../shared/data/fonts",
+        )
+        require(self.length >= 1, "length", f"must be >= 1; got {self.length}")
+        require(
+            len(set(self.alphabet)) >= 2,
+            "alphabet",
+            f"needs >= 2 characters; got {self.alphabet!r}",
+        )
+        require(self.n_train >= 1, "n_train", f"must be >= 1; got {self.n_train}")
+        require(self.n_test >= 1, "n_test", f"must be >= 1; got {self.n_test}")
+        require(self.image_norm in IMAGE_NORMS, "image_norm", f"must be one of {list(IMAGE_NORMS)}")
+
+
+@DATASETS.register("captcha", CaptchaConfig)
+def captcha_task_from_config(cfg: CaptchaConfig, seed: int) -> TaskData:
+    """:func:`captcha_task` as the config says (``seed``, the run's, is not used: the data
+    follow ``data_seed``)."""
+    assert cfg.fonts is not None
+    data = captcha_task(
+        cfg.fonts,
+        cfg.n_train,
+        cfg.n_test,
+        cfg.source,
+        cfg.target,
+        cfg.data_seed,
+        cfg.length,
+        cfg.alphabet,
+    )
+    data.channel_norm = cfg.image_norm == "per_channel"
+    return data

@@ -8,6 +8,7 @@ methods never see them.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import torch
@@ -48,7 +49,8 @@ class TaskData:
 
     ``num_classes`` is the number of classes (labels ``(N,)`` lie in ``[0, num_classes)``), or
     for several outputs a tuple of class counts, one per output (labels ``(N, L)``, column
-    ``i`` in ``[0, num_classes[i])``).
+    ``i`` in ``[0, num_classes[i])``). ``channel_norm`` asks the network to standardise each
+    image channel by :func:`channel_stats` in its first layer.
     """
 
     sources: list[Domain]
@@ -57,6 +59,7 @@ class TaskData:
     source_test: Domain | None = None
     target_test: Domain | None = None
     meta: dict = field(default_factory=dict)
+    channel_norm: bool = False
 
     def __post_init__(self) -> None:
         if not self.sources:
@@ -151,3 +154,29 @@ def check_domain(
             raise DataError(
                 f"{role}: labels{where} must lie in [0, {count - 1}]; got labels from {lo} to {hi}"
             )
+
+
+def standardize(data: TaskData) -> TaskData:
+    """Every domain scaled by the source training mean and standard deviation (sparse inputs
+    become dense: centring fills in the zeros)."""
+    x = torch.cat([d.x.to_dense() for d in data.sources])
+    mean, std = x.mean(0), x.std(0).clamp(min=1e-8)
+
+    def scaled(d: Domain | None) -> Domain | None:
+        return None if d is None else Domain((d.x.to_dense() - mean) / std, d.y, d.name)
+
+    return dataclasses.replace(
+        data,
+        sources=[scaled(d) for d in data.sources],
+        targets=[scaled(d) for d in data.targets],
+        source_test=scaled(data.source_test),
+        target_test=scaled(data.target_test),
+    )
+
+
+def channel_stats(data: TaskData, per_domain: int = 10000) -> tuple[list[float], list[float]]:
+    """Per-channel mean and deviation of the training images ``(N, C, H, W)`` of every domain
+    (the first ``per_domain`` of each; no labels), in ``[0, 1]`` pixel units."""
+    pixels = torch.cat([as_float(d.x[:per_domain]) for d in data.sources + data.targets])
+    mean, std = pixels.mean((0, 2, 3)), pixels.std((0, 2, 3)).clamp(min=1e-6)
+    return mean.tolist(), std.tolist()

@@ -14,14 +14,16 @@ Expected files, under the directory given for each dataset:
 from __future__ import annotations
 
 import gzip
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from unshift.data.domains import Domain
+from unshift.data.domains import Domain, TaskData
 from unshift.errors import DataError
+from unshift.registry import DATASETS, SectionConfig, require
 
 SPLITS = ("train", "test")
 DIGIT_DATASETS = ("mnist", "usps", "mnist_m")
@@ -162,3 +164,71 @@ def match_images(domain: Domain, channels: int, size: int) -> Domain:
         out = F.interpolate(x.float(), size=(size, size), mode="bilinear", antialias=True)
         x = out.round().clamp(0, 255).to(torch.uint8)
     return Domain(x, domain.y, domain.name)
+
+
+@dataclass
+class DigitsConfig(SectionConfig):
+    """``data: {name: digits}``: ``source`` and ``target`` name datasets
+    (:data:`DIGIT_DATASETS`) read from ``root/<name>`` (or the directory ``dirs[<name>]``),
+    their train splits for training and test splits for testing, matched to ``channels``
+    (1 or 3: grey repeated, colour averaged) and ``image_size``×``image_size`` pixels
+    (bilinear); ``max_train``/``max_test`` keep the first so many images of each split;
+    ``image_norm`` ``per_channel`` makes the network's first layer standardise each channel by
+    the mean and deviation of all training images (source and target; no labels), ``none``
+    feeds pixels in ``[0, 1]``."""
+
+    source: str = "mnist"
+    target: str = "usps"
+    root: str | None = None
+    dirs: dict[str, str] = field(default_factory=dict)
+    channels: int = 1
+    image_size: int = 28
+    max_train: int | None = None
+    max_test: int | None = None
+    image_norm: str = "none"
+
+    def __post_init__(self) -> None:
+        names = [getattr(self, role) for role in ("source", "target")]
+        for role, name in zip(("source", "target"), names, strict=True):
+            require(
+                name in DIGIT_DATASETS, role, f"must be one of {list(DIGIT_DATASETS)}; got {name!r}"
+            )
+        for name in names:
+            require(
+                self.root is not None or name in self.dirs,
+                "root",
+                f"must name a directory holding {name}/ (or set data.dirs.{name}); e.g. "
+                "--set data.root=../shared/data",
+            )
+        require(self.channels in (1, 3), "channels", f"must be 1 or 3; got {self.channels}")
+        require(self.image_size >= 1, "image_size", f"must be >= 1; got {self.image_size}")
+        for key in ("max_train", "max_test"):
+            value = getattr(self, key)
+            require(value is None or value >= 1, key, f"must be >= 1; got {value}")
+        require(
+            self.image_norm in ("none", "per_channel"),
+            "image_norm",
+            f"must be none or per_channel; got {self.image_norm!r}",
+        )
+
+
+@DATASETS.register("digits", DigitsConfig)
+def digit_task(cfg: DigitsConfig, seed: int) -> TaskData:
+    """The digit task the config names (``seed`` unused: the files fix the data)."""
+
+    def load(name: str, split: str, limit: int | None) -> Domain:
+        directory = cfg.dirs.get(name) or str(Path(cfg.root or ".") / name)
+        domain = match_images(load_digits(name, directory, split), cfg.channels, cfg.image_size)
+        if limit is not None:
+            domain = Domain(domain.x[:limit], domain.y[:limit], domain.name)  # type: ignore[index]
+        return domain
+
+    return TaskData(
+        [load(cfg.source, "train", cfg.max_train)],
+        [load(cfg.target, "train", cfg.max_train)],
+        num_classes=10,
+        source_test=load(cfg.source, "test", cfg.max_test),
+        target_test=load(cfg.target, "test", cfg.max_test),
+        meta={"task": f"{cfg.source} → {cfg.target}"},
+        channel_norm=cfg.image_norm == "per_channel",
+    )

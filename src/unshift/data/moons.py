@@ -8,13 +8,15 @@ seeded; nothing is downloaded.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from sklearn.datasets import make_moons
 
-from unshift.data.domains import Domain, TaskData
+from unshift.data.domains import Domain, TaskData, standardize
 from unshift.errors import DataError
+from unshift.registry import DATASETS, SectionConfig, require
 
 
 def rotate(points: np.ndarray, angle: float, centre: np.ndarray) -> np.ndarray:
@@ -72,3 +74,28 @@ def rotated_moons(
         target_test=domain(xt_test, yt_test, f"moons rotated {angle:g}°", True),
         meta={"task": "rotated_moons", "angle": angle},
     )
+
+
+@dataclass
+class MoonsConfig(SectionConfig):
+    """``data: {name: moons}``: rotated two moons, ``angle`` in degrees, ``n_train``/``n_test``
+    samples per domain, Gaussian ``noise``; ``standardize`` scales by the source training mean
+    and deviation. Drawn from the run's seed."""
+
+    angle: float = 35.0
+    n_train: int = 300
+    n_test: int = 1000
+    noise: float = 0.1
+    standardize: bool = False
+
+    def __post_init__(self) -> None:
+        require(self.n_train >= 1, "n_train", f"must be >= 1; got {self.n_train}")
+        require(self.n_test >= 1, "n_test", f"must be >= 1; got {self.n_test}")
+        require(self.noise >= 0, "noise", f"must be >= 0; got {self.noise}")
+
+
+@DATASETS.register("moons", MoonsConfig)
+def moons_task(cfg: MoonsConfig, seed: int) -> TaskData:
+    """:func:`rotated_moons` as the config says, drawn from ``seed``."""
+    data = rotated_moons(cfg.angle, cfg.n_train, cfg.n_test, cfg.noise, seed=seed)
+    return standardize(data) if cfg.standardize else data

@@ -16,6 +16,7 @@ Errors name the file and what was expected.
 from __future__ import annotations
 
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,9 @@ import torch
 from scipy.io.matlab import MatReadError
 from torch import Tensor
 
-from unshift.data.domains import Domain
+from unshift.data.domains import Domain, TaskData, standardize
 from unshift.errors import DataError
+from unshift.registry import DATASETS, SectionConfig, require
 
 SVMLIGHT = (".svmlight", ".svm", ".libsvm")
 FORMATS = (*SVMLIGHT, ".npz", ".mat", ".csv")
@@ -172,3 +174,72 @@ def load_features(
     if y is not None and len(y) != x.shape[0]:
         raise DataError(f"{path}: {x.shape[0]} samples but {len(y)} labels")
     return Domain(x, y, name or path.name.split(".")[0])
+
+
+TRANSFORMS = ("none", "log1p")
+
+
+@dataclass
+class FilesConfig(SectionConfig):
+    """``data: {name: files}``: feature files (svmlight, .npz, .mat or .csv) at ``source`` and
+    ``target`` and optional ``source_test`` / ``target_test``; a target file's labels are never
+    trained on except by ``target_only``. ``n_features`` fixes the width of svmlight files,
+    ``label_column`` names the CSV label column, ``transform`` ``log1p`` maps features ``v`` to
+    ``log(1 + v)`` (counts; keeps sparsity), ``standardize`` scales by the source training mean
+    and deviation."""
+
+    source: str | None = None
+    target: str | None = None
+    source_test: str | None = None
+    target_test: str | None = None
+    n_features: int | None = None
+    label_column: str = "label"
+    transform: str = "none"
+    standardize: bool = False
+
+    def __post_init__(self) -> None:
+        for role in ("source", "target"):
+            require(
+                getattr(self, role) is not None, role, "must name a feature file (data.name=files)"
+            )
+        require(self.transform in TRANSFORMS, "transform", f"must be one of {list(TRANSFORMS)}")
+        require(
+            self.n_features is None or self.n_features >= 1,
+            "n_features",
+            f"must be >= 1; got {self.n_features}",
+        )
+
+
+@DATASETS.register("files", FilesConfig)
+def file_task(cfg: FilesConfig, seed: int) -> TaskData:
+    """The source/target task of the config's feature files (``seed`` unused)."""
+
+    def load(path: str | None, labelled: bool) -> Domain | None:
+        if path is None:
+            return None
+        domain = load_features(path, labelled, cfg.n_features, cfg.label_column)
+        if cfg.transform == "log1p":
+            domain.x = torch.log1p(domain.x)
+        return domain
+
+    assert cfg.source is not None and cfg.target is not None
+    source, target = load(cfg.source, True), load(cfg.target, False)
+    assert source is not None and source.y is not None and target is not None
+    svmlight = any(file_format(p) in SVMLIGHT for p in (cfg.source, cfg.target))
+    if source.x.shape[1:] != target.x.shape[1:] and cfg.n_features is None and svmlight:
+        raise DataError(
+            f"{cfg.target} has {target.x.shape[1]} features but {cfg.source} has "
+            f"{source.x.shape[1]}; for svmlight files, which only list non-zero features, set "
+            "data.n_features to the full width"
+        )
+    if len(torch.unique(source.y)) < 2:
+        raise DataError(f"{cfg.source}: the source labels hold a single class; need at least 2")
+    task = TaskData(
+        [source],
+        [target],
+        num_classes=int(source.y.max()) + 1,
+        source_test=load(cfg.source_test, True),
+        target_test=load(cfg.target_test, False),
+        meta={"task": f"{source.name} → {target.name}"},
+    )
+    return standardize(task) if cfg.standardize else task

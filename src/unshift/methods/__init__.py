@@ -1,8 +1,9 @@
-"""Methods: what one training step computes. One file each; the trainer runs them all."""
+"""Methods: what one training step computes. One file each, registered by name
+(:data:`unshift.registry.METHODS`); the trainer runs them all."""
 
 from unshift.methods.adda import ADDA
 from unshift.methods.base import Method, Phase
 from unshift.methods.dann import DANN
-from unshift.methods.source_only import SourceOnly
+from unshift.methods.source_only import SourceOnly, TargetOnly
 
-__all__ = ["ADDA", "DANN", "Method", "Phase", "SourceOnly"]
+__all__ = ["ADDA", "DANN", "Method", "Phase", "SourceOnly", "TargetOnly"]

@@ -1,41 +1,84 @@
 """What every method shares: the shape of a training step, as the trainer sees it.
 
-A method is an ``nn.Module`` whose ``forward(sources, targets, phase)`` computes the loss of
-one optimiser step. It names its parameter groups (one optimiser each) and, for every training
-step, the phases to run in order (for alternating updates: ``k_d`` discriminator phases, then a
-generator phase). The trainer owns everything else: loops, devices, optimisers, logging.
+A method is an ``nn.Module`` that names its parameter groups (one optimiser each) and, for
+every training step, the phases to run in order. Each phase names the optimisers it steps and
+the hook that computes its loss: phase ``"joint"`` runs ``joint_step(sources, targets)``,
+phase ``"discriminator"`` runs ``discriminator_step``, and so on. The trainer calls the
+module (``forward(sources, targets, phase)``, which dispatches to the hook, so that Fabric's
+wrappers see every forward pass), back-propagates, and steps the phase's optimisers. It owns
+everything else: loops, devices, optimisers, logging.
+
+A method registers itself by name (:data:`unshift.registry.METHODS`) with its typed ``Config``
+and builds itself from it in :meth:`Method.from_config`.
 
 Batches: ``sources`` is a list (one entry per source domain) of ``(x, y)`` with ``x`` of shape
 ``(B, *)`` and integer labels ``y`` of shape ``(B,)`` (``(B, L)`` for a head with ``L``
-outputs); ``targets`` a list of ``x`` batches.
+outputs); ``targets`` a list of ``x`` batches. Hooks return ``(loss, logs)`` with the logs
+under the keys of :mod:`unshift.log_keys`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
+from unshift.data.domains import TaskData
+from unshift.log_keys import LABEL_LOSS
+from unshift.models.networks import Networks
+from unshift.nn.discriminator import DomainDiscriminator
 from unshift.nn.heads import Logits, label_loss
+from unshift.registry import SectionConfig, require
 
 Sources = list[tuple[Tensor, Tensor]]
 Targets = list[Tensor]
 Logs = dict[str, Tensor | float]
+StepResult = tuple[Tensor, Logs]
 
 
 @dataclass(frozen=True)
 class Phase:
-    """One optimiser step of a training step: ``forward(..., phase=name)``, then ``optimizer``
-    (a key of :meth:`Method.param_groups`) steps. ``new_batch=False``: the phase sees the same
-    batch as the phase before it in the step instead of a fresh one."""
+    """One update within a training step: the hook ``<name>_step`` computes a loss, then each
+    optimiser in ``optimizers`` (keys of :meth:`Method.param_groups`) steps on its gradients.
+    ``new_batch=False``: the phase sees the same batch as the phase before it in the step
+    instead of a fresh one. A single optimiser name is accepted for ``optimizers``."""
 
     name: str
-    optimizer: str
+    optimizers: tuple[str, ...] | str
     new_batch: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.optimizers, str):
+            object.__setattr__(self, "optimizers", (self.optimizers,))
+        if not self.optimizers:
+            raise ValueError(f"phase {self.name!r} steps no optimiser")
 
 
 JOINT = Phase("joint", "main")
+
+
+@dataclass
+class DiscriminatorConfig:
+    """A method's domain discriminator ``G_d`` (see :class:`~unshift.nn.DomainDiscriminator`):
+    hidden widths, batch norm, dropout."""
+
+    hidden: list[int] = field(default_factory=lambda: [32])
+    batch_norm: bool = False
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        require(
+            all(h >= 1 for h in self.hidden), "hidden", f"widths must be >= 1; got {self.hidden}"
+        )
+        require(0 <= self.dropout < 1, "dropout", f"must lie in [0, 1); got {self.dropout}")
+
+    def build(self, in_features: int, num_domains: int = 2) -> DomainDiscriminator:
+        """The discriminator on ``in_features``-wide inputs for ``num_domains`` domains."""
+        return DomainDiscriminator(
+            in_features, num_domains, self.hidden, batch_norm=self.batch_norm, dropout=self.dropout
+        )
 
 
 def cat(tensors: list[Tensor]) -> Tensor:
@@ -55,12 +98,21 @@ class Method(nn.Module):
         logits, one per output (:class:`~unshift.nn.MultiOutputHead`).
     """
 
+    Config: ClassVar[type[SectionConfig]] = SectionConfig
+    trains_on_target: ClassVar[bool] = False
+    """True for a method trained on the labelled *target* training data (the upper bound)."""
     num_domains: int = 2
 
     def __init__(self, feature_extractor: nn.Module, label_head: nn.Module) -> None:
         super().__init__()
         self.feature_extractor = feature_extractor
         self.label_head = label_head
+
+    @classmethod
+    def from_config(cls, cfg: Any, networks: Networks, data: TaskData) -> Method:
+        """The method its config section ``cfg`` (a ``cls.Config``) describes, on ``networks``
+        sized for ``data``."""
+        return cls(networks.features, networks.head)
 
     def features(self, x: Tensor) -> Tensor:
         """``G_f(x)`` flattened to ``(B, F)``."""
@@ -81,9 +133,21 @@ class Method(nn.Module):
     def set_progress(self, p: float) -> None:
         """Training progress ``p ∈ [0, 1]``, set by the trainer before every step."""
 
+    def forward(self, sources: Sources, targets: Targets, phase: str = "joint") -> StepResult:
+        """The loss and logs of phase ``phase``: ``self.<phase>_step(sources, targets)``."""
+        hook = getattr(self, f"{phase}_step", None)
+        if hook is None:
+            raise ValueError(f"{type(self).__name__} has no phase {phase!r} (no {phase}_step)")
+        return hook(sources, targets)
+
     def label_loss(self, sources: Sources, features: Tensor | None = None) -> Tensor:
         """Mean cross-entropy (nats) over all source samples (summed over outputs), from their
         features if given."""
         x = cat([x for x, _ in sources])
         y = cat([y for _, y in sources])
         return label_loss(self.label_head(self.features(x) if features is None else features), y)
+
+    def source_step(self, sources: Sources, targets: Targets) -> StepResult:
+        """Cross-entropy on the source batches alone."""
+        loss = self.label_loss(sources)
+        return loss, {LABEL_LOSS: loss.detach()}

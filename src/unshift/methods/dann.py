@@ -8,15 +8,32 @@ apart while ``G_f`` learns features that confuse it, weighted by λ (the GRL's c
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from unshift.data.domains import TaskData
+from unshift.log_keys import COEFF, DOMAIN_ACC, DOMAIN_LOSS, LABEL_LOSS
 from unshift.losses import AdversarialLoss
-from unshift.methods.base import JOINT, Logs, Method, Phase, Sources, Targets, cat
-from unshift.schedules import DannLambda
+from unshift.methods.base import (
+    JOINT,
+    DiscriminatorConfig,
+    Logs,
+    Method,
+    Phase,
+    Sources,
+    StepResult,
+    Targets,
+    cat,
+)
+from unshift.models.networks import Networks
+from unshift.registry import METHODS, FieldError, SectionConfig, require
+from unshift.schedules import DannLambda, schedule_from_config
 
 
+@METHODS.register("dann")
 class DANN(Method):
     """Domain-adversarial training.
 
@@ -42,6 +59,26 @@ class DANN(Method):
         it (through the GRL); each step draws its own batches.
     """
 
+    @dataclass
+    class Config(SectionConfig):
+        """``method: {name: dann}``: the λ ``schedule`` (a schedule config, see
+        :func:`~unshift.schedules.schedule_from_config`), ``separate_passes``, ``k_d`` (0: joint
+        updates; ``k >= 1``: alternating) and the discriminator."""
+
+        schedule: dict[str, Any] = field(
+            default_factory=lambda: {"name": "dann_lambda", "gamma": 10.0, "lo": 0.0, "hi": 1.0}
+        )
+        separate_passes: bool = False
+        k_d: int = 0
+        discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+
+        def __post_init__(self) -> None:
+            require(self.k_d >= 0, "k_d", f"must be >= 0; got {self.k_d}")
+            try:
+                schedule_from_config(self.schedule)
+            except ValueError as err:
+                raise FieldError("schedule", f"is not a schedule: {err}") from None
+
     def __init__(
         self,
         feature_extractor: nn.Module,
@@ -54,12 +91,24 @@ class DANN(Method):
         k_d: int = 0,
     ) -> None:
         super().__init__(feature_extractor, label_head)
-        if k_d < 0:
-            raise ValueError(f"k_d must be >= 0; got {k_d}")
+        self.Config(separate_passes=separate_passes, k_d=k_d)
         self.num_domains = num_domains
         self.adversarial = AdversarialLoss(feature_dim, num_domains, discriminator, schedule)
         self.separate_passes = separate_passes
         self.k_d = k_d
+
+    @classmethod
+    def from_config(cls, cfg: DANN.Config, networks: Networks, data: TaskData) -> DANN:
+        return cls(
+            networks.features,
+            networks.head,
+            feature_dim=networks.feature_dim,
+            discriminator=cfg.discriminator.build(networks.feature_dim, data.num_domains),
+            schedule=schedule_from_config(cfg.schedule),
+            num_domains=data.num_domains,
+            separate_passes=cfg.separate_passes,
+            k_d=cfg.k_d,
+        )
 
     def set_progress(self, p: float) -> None:
         self.adversarial.progress = p
@@ -79,6 +128,11 @@ class DANN(Method):
 
     def _domain_features(self, sources: Sources, targets: Targets) -> list[Tensor]:
         """Features of every domain's batch, in domain-id order (sources, then targets)."""
+        if len(sources) + len(targets) != self.num_domains:
+            raise ValueError(
+                f"DANN was built for {self.num_domains} domains; got {len(sources)} source and "
+                f"{len(targets)} target batches"
+            )
         inputs = [x for x, _ in sources] + list(targets)
         if self.separate_passes:
             return [self.features(x) for x in inputs]
@@ -91,28 +145,25 @@ class DANN(Method):
         ids = [torch.full((len(f),), i, device=f.device) for i, f in enumerate(per_domain)]
         return torch.cat(per_domain), torch.cat(ids)
 
-    def forward(self, sources: Sources, targets: Targets, phase: str = "joint"):
-        if len(sources) + len(targets) != self.num_domains:
-            raise ValueError(
-                f"DANN was built for {self.num_domains} domains; got {len(sources)} source and "
-                f"{len(targets)} target batches"
-            )
-        if phase == "discriminator":
-            with torch.no_grad():
-                per_domain = self._domain_features(sources, targets)
-            loss = self.adversarial.discriminator_loss(*self._adversarial_args(per_domain))
-            return loss, {
-                "domain_loss": loss.detach(),
-                "domain_acc": self.adversarial.last_accuracy,
-            }
+    def discriminator_step(self, sources: Sources, targets: Targets) -> StepResult:
+        """The domain loss on detached features: a step of ``G_d`` alone."""
+        with torch.no_grad():
+            per_domain = self._domain_features(sources, targets)
+        loss = self.adversarial.discriminator_loss(*self._adversarial_args(per_domain))
+        return loss, {DOMAIN_LOSS: loss.detach(), DOMAIN_ACC: self.adversarial.last_accuracy}
 
+    def joint_step(self, sources: Sources, targets: Targets) -> StepResult:
+        """``L_y + L_d`` with the GRL between ``G_f`` and ``G_d``."""
         per_domain = self._domain_features(sources, targets)
         label = self.label_loss(sources, cat(per_domain[: len(sources)]))
         dom = self.adversarial(*self._adversarial_args(per_domain))
         logs: Logs = {
-            "label_loss": label.detach(),
-            "domain_loss": dom.detach(),
-            "coeff": self.adversarial.last_coeff,
-            "domain_acc": self.adversarial.last_accuracy,
+            LABEL_LOSS: label.detach(),
+            DOMAIN_LOSS: dom.detach(),
+            COEFF: self.adversarial.last_coeff,
+            DOMAIN_ACC: self.adversarial.last_accuracy,
         }
         return label + dom, logs
+
+    # Alternating updates: the same loss, with only G_f and G_y stepping on it.
+    generator_step = joint_step

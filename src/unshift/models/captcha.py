@@ -6,10 +6,15 @@ after each pool; then one 128-unit head per character (:class:`~unshift.nn.Multi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from torch import nn
 
+from unshift.data.domains import TaskData
+from unshift.errors import ConfigError
+from unshift.models.networks import Networks
 from unshift.nn import MultiOutputHead
+from unshift.registry import MODELS, SectionConfig
 
 
 def _conv(c_in: int, c_out: int) -> list[nn.Module]:
@@ -42,3 +47,18 @@ def captcha_head(
 ) -> MultiOutputHead:
     """One ``128 → ReLU → dropout → C`` classifier per character."""
     return MultiOutputHead(in_features, class_counts, hidden=128, dropout=dropout)
+
+
+@dataclass
+class CaptchaCnnConfig(SectionConfig):
+    """``model: {name: captcha_cnn}``: the captcha network, one head per character."""
+
+
+@MODELS.register("captcha_cnn", CaptchaCnnConfig)
+def captcha_networks(cfg: CaptchaCnnConfig, data: TaskData) -> Networks:
+    """:func:`captcha_features` and :func:`captcha_head` for images ``(C, H, W)``."""
+    if len(data.input_shape) != 3:
+        raise ConfigError(f"model captcha_cnn takes images; the data has {data.input_shape}")
+    channels, height, image_width = data.input_shape
+    width = captcha_feature_dim(height, image_width)
+    return Networks(captcha_features(channels), captcha_head(width, data.class_counts), width)

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+import torch
 from torch import nn
+
+from unshift.data.domains import TaskData
+from unshift.models.networks import Networks
+from unshift.nn import MultiOutputHead
+from unshift.registry import MODELS, SectionConfig, require
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
@@ -25,3 +32,36 @@ def mlp(in_features: int, hidden: Sequence[int], activation: str = "relu") -> nn
         layers += [nn.Linear(width, h), ACTIVATIONS[activation]()]
         width = h
     return nn.Sequential(*layers)
+
+
+@dataclass
+class MLPConfig(SectionConfig):
+    """``model: {name: mlp}``: an MLP feature extractor (``hidden`` widths, ``activation``
+    relu|tanh|sigmoid) and a linear label head (one per output for several outputs)."""
+
+    hidden: list[int] = field(default_factory=lambda: [32, 32])
+    activation: str = "relu"
+
+    def __post_init__(self) -> None:
+        require(len(self.hidden) >= 1, "hidden", "needs at least one width")
+        require(
+            all(h >= 1 for h in self.hidden), "hidden", f"widths must be >= 1; got {self.hidden}"
+        )
+        require(
+            self.activation in ACTIVATIONS,
+            "activation",
+            f"must be one of {list(ACTIVATIONS)}; got {self.activation!r}",
+        )
+
+
+@MODELS.register("mlp", MLPConfig)
+def mlp_networks(cfg: MLPConfig, data: TaskData) -> Networks:
+    """:func:`mlp` on the flattened inputs, with a linear head."""
+    in_features = int(torch.tensor(data.input_shape).prod())
+    width = cfg.hidden[-1]
+    features = mlp(in_features, cfg.hidden, cfg.activation)
+    if isinstance(data.num_classes, int):
+        head: nn.Module = nn.Linear(width, data.num_classes)
+    else:
+        head = MultiOutputHead(width, data.class_counts, hidden=0)
+    return Networks(features, head, width)

@@ -12,16 +12,17 @@ from unshift.build import load_run
 from unshift.data.domains import Domain, as_float
 from unshift.eval.metrics import batches
 from unshift.eval.proxy_a import proxy_a_distance
+from unshift.log_keys import COEFF, DOMAIN_ACC, LOSSES, LR, SOURCE_ACC, TARGET_ACC
 from unshift.methods import Method
 from unshift.report import plots
 from unshift.runs import RunDir
 
 CURVES = {
-    "losses": ("label_loss", "domain_loss"),
-    "test accuracy": ("source_acc", "target_acc"),
-    "discriminator accuracy": ("domain_acc",),
+    "losses": LOSSES,
+    "test accuracy": (SOURCE_ACC, TARGET_ACC),
+    "discriminator accuracy": (DOMAIN_ACC,),
 }
-SCHEDULES = {"λ (GRL coefficient)": ("coeff",), "learning rate": ("lr",)}
+SCHEDULES = {"λ (GRL coefficient)": (COEFF,), "learning rate": (LR,)}
 EMBEDDED_PER_DOMAIN = 1000
 
 

@@ -1,0 +1,21 @@
+"""The names under which a training step's values are logged: one place for the loop, the
+watchdog, ``metrics.jsonl`` and the report's plots. A method that logs under these keys gets
+the discriminator watchdog and the curves without knowing a string."""
+
+from __future__ import annotations
+
+from typing import Final
+
+STEP: Final = "step"
+SECONDS: Final = "seconds"
+LR: Final = "lr"
+LABEL_LOSS: Final = "label_loss"
+DOMAIN_LOSS: Final = "domain_loss"
+DOMAIN_ACC: Final = "domain_acc"
+MAPPING_LOSS: Final = "mapping_loss"
+COEFF: Final = "coeff"
+SOURCE_ACC: Final = "source_acc"
+TARGET_ACC: Final = "target_acc"
+
+LOSSES: Final = (LABEL_LOSS, DOMAIN_LOSS, MAPPING_LOSS)
+"""Loss keys (nats), drawn together."""
