@@ -27,8 +27,8 @@ from common import (  # benchmarks/ is on sys.path when run as a script
     write_results,
 )
 
-from unshift.build import build_data, build_method, build_trainer
 from unshift.config import load_config
+from unshift.run import run
 from unshift.runs import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,19 +60,21 @@ def run_seed(task: str, seed: int, overrides: list[str], work: Path) -> list[dic
     """Source-only (= ADDA phase 1) and ADDA with each objective, for one task and seed."""
     config = ROOT / "configs/digits" / f"{task}_adda.yaml"
     cfg = load_config(config, [*overrides, f"seed={seed}"])
-    data = build_data(cfg)
     phase_1 = work / f"{task}-{seed}-phase1"
     pretrain = cfg.with_steps(cfg.method.pretrain_steps)
-    final = build_trainer(pretrain, phase_1).fit(build_method(cfg, data), data)
+    first = run(pretrain, phase_1, report=False)
+    data, final = first.data, first.final
     records = [run_record(task, "source_only", seed, final)]
     print(records[-1], flush=True)
     for objective in OBJECTIVES:
-        run = work / f"{task}-{seed}-{objective}"
-        shutil.copytree(phase_1, run)
+        run_dir = work / f"{task}-{seed}-{objective}"
+        shutil.copytree(phase_1, run_dir)
         cfg_o = load_config(config, [*overrides, f"seed={seed}", f"method.objective={objective}"])
-        final = build_trainer(cfg_o, run).fit(build_method(cfg_o, data), data, resume=True)
+        final = run(cfg_o, run_dir, resume=True, data=data, report=False).final
         records.append(
-            run_record(task, f"adda_{objective}", seed, final, domain_acc_end=end_domain_acc(run))
+            run_record(
+                task, f"adda_{objective}", seed, final, domain_acc_end=end_domain_acc(run_dir)
+            )
         )
         print(records[-1], flush=True)
     return records

@@ -21,10 +21,10 @@ from pathlib import Path
 import torch
 from common import write_results  # benchmarks/ is on sys.path when run as a script
 
-from unshift.build import build_data, build_method, build_trainer
 from unshift.config import load_config
 from unshift.eval.metrics import batches
 from unshift.eval.proxy_a import proxy_a_distance
+from unshift.run import run
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 DOMAINS = ("books", "dvd", "electronics", "kitchen")
@@ -62,9 +62,8 @@ def run_pair(job: tuple[str, str, str, int]) -> dict:
     for method, config in METHODS.items():
         for seed in range(seeds):
             cfg = load_config(CONFIGS / config, [*paths, f"seed={seed}"])
-            data = data or build_data(cfg)
-            model = build_method(cfg, data)
-            final = build_trainer(cfg, None).fit(model, data)
+            result = run(cfg, data=data)
+            data, model, final = result.data, result.method, result.final
             records.append(
                 {"task": f"{src}->{tgt}", "method": method, "seed": seed,
                  "target_acc": final["target_acc"], "steps": final["steps"],

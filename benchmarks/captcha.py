@@ -22,8 +22,8 @@ from common import (  # benchmarks/ is on sys.path when run as a script
     write_results,
 )
 
-from unshift.build import train_from_config
 from unshift.config import load_config
+from unshift.run import run
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = ("source_only", "dann", "adda")
@@ -56,7 +56,7 @@ def main() -> None:
         for seed in range(seeds):
             extra = [o for o in common if method == "adda" or not o.startswith("method.")]
             cfg = load_config(ROOT / "configs/captcha" / f"{method}.yaml", [*extra, f"seed={seed}"])
-            final = train_from_config(cfg)
+            final = run(cfg).final
             per_output = final["target_per_output_acc"]
             record = run_record(
                 "captcha_plain_noisy", method, seed, final, per_output_acc=per_output

@@ -27,11 +27,11 @@ from common import (  # benchmarks/ is on sys.path when run as a script
     write_results,
 )
 
-from unshift.build import train_from_config
 from unshift.config import load_config
 from unshift.data.images import load_mnist_m
 from unshift.data.mnist_m import generate_mnist_m
 from unshift.errors import DataError
+from unshift.run import run
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = {
@@ -97,7 +97,7 @@ def main() -> None:
                 cfg = load_config(
                     ROOT / "configs/digits" / f"{task}_{method}.yaml", [*common, f"seed={seed}"]
                 )
-                record = run_record(task, method, seed, train_from_config(cfg))
+                record = run_record(task, method, seed, run(cfg).final)
                 records.append(record)
                 print(record, flush=True)
     total = time.perf_counter() - start

@@ -14,18 +14,18 @@ from pathlib import Path
 import torch
 from common import run_record, write_results  # benchmarks/ is on sys.path when run as a script
 
-from unshift.build import train_from_config
 from unshift.config import load_config
+from unshift.run import run
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "moons"
 
 
-def run(method: str, seed: int, angle: float) -> dict:
+def run_one(method: str, seed: int, angle: float) -> dict:
     cfg = load_config(
         CONFIGS / f"{method}.yaml",
         [f"seed={seed}", f"data.angle={angle}", "trainer.progress_bar=false"],
     )
-    return run_record(f"moons_{angle:g}", method, seed, train_from_config(cfg))
+    return run_record(f"moons_{angle:g}", method, seed, run(cfg).final)
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
     torch.set_num_threads(1)  # small MLPs: one thread is faster than two
 
     records = [
-        run(method, seed, args.angle)
+        run_one(method, seed, args.angle)
         for method in ("source_only", "dann")
         for seed in range(args.seeds)
     ]

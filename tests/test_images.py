@@ -14,6 +14,7 @@ from PIL import Image
 
 from unshift.cli import main
 from unshift.config import load_config
+from unshift.data import images
 from unshift.data.domains import Domain, take_rows
 from unshift.data.images import load_digits, load_mnist, load_usps, match_images, read_idx
 from unshift.data.mnist_m import blend, generate_mnist_m, load_photos
@@ -186,14 +187,42 @@ def test_digit_config_needs_a_root_and_known_datasets() -> None:
     assert cfg.data.root == "/data" and cfg.data.dirs == {"mnist_m": "/generated"}
 
 
-def test_digit_runs_report_tsne_and_pad_beside_a_baseline(tmp_path: Path) -> None:
-    write_mnist(tmp_path / "mnist", n_train=40, n_test=20)
-    (tmp_path / "usps").mkdir()
+def write_usps(directory: Path) -> None:
+    directory.mkdir()
     rng = np.random.default_rng(0)
-    with h5py.File(tmp_path / "usps" / "usps.h5", "w") as f:
+    with h5py.File(directory / "usps.h5", "w") as f:
         for split, n in (("train", 40), ("test", 20)):
             f[f"{split}/data"] = rng.random((n, 256), dtype=np.float32)
             f[f"{split}/target"] = rng.integers(0, 10, n)
+
+
+def test_train_reads_each_digit_split_once(tmp_path: Path, monkeypatch) -> None:
+    write_mnist(tmp_path / "mnist", n_train=40, n_test=20)
+    write_usps(tmp_path / "usps")
+    calls: list[tuple[str, str]] = []
+    real = images.load_digits
+
+    def counting(name: str, directory, split: str = "train"):
+        calls.append((name, split))
+        return real(name, directory, split)
+
+    monkeypatch.setattr(images, "load_digits", counting)
+    config = Path(__file__).resolve().parents[1] / "configs" / "digits" / "mnist_usps_dann.yaml"
+    sets = ["data.root=" + str(tmp_path), "trainer.steps=3", "trainer.batch_size=8"]
+    args = [a for s in sets for a in ("--set", s)]
+    assert main(["train", str(config), "--run-dir", str(tmp_path / "run"), *args]) == 0
+    assert (tmp_path / "run" / "report.md").is_file()
+    assert sorted(calls) == [
+        ("mnist", "test"),
+        ("mnist", "train"),
+        ("usps", "test"),
+        ("usps", "train"),
+    ]
+
+
+def test_digit_runs_report_tsne_and_pad_beside_a_baseline(tmp_path: Path) -> None:
+    write_mnist(tmp_path / "mnist", n_train=40, n_test=20)
+    write_usps(tmp_path / "usps")
     configs = Path(__file__).resolve().parents[1] / "configs" / "digits"
     sets = ["data.root=" + str(tmp_path), "trainer.steps=3", "trainer.batch_size=8"]
     args = [a for s in sets for a in ("--set", s)]

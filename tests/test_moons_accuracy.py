@@ -9,15 +9,15 @@ import statistics
 import pytest
 import torch
 
-from unshift.build import train_from_config
 from unshift.config import load_config
+from unshift.run import run
 
 from .conftest import CONFIGS
 
 
 def target_accuracy(config: str, seed: int) -> float:
     cfg = load_config(CONFIGS / "moons" / config, [f"seed={seed}", "trainer.progress_bar=false"])
-    return train_from_config(cfg)["target_acc"]
+    return run(cfg).final["target_acc"]
 
 
 @pytest.fixture(scope="module")

@@ -81,12 +81,6 @@ def build_trainer(cfg: RunConfig, run_dir: str | Path | None) -> Trainer:
     )
 
 
-def train_from_config(cfg: RunConfig) -> dict:
-    """Train the config's method on its data without a run directory; the final metrics."""
-    data = build_data(cfg)
-    return build_trainer(cfg, None).fit(build_method(cfg, data), data)
-
-
 def load_run(run_dir: str | Path) -> tuple[RunConfig, TaskData, Method]:
     """The config, data and trained method of a finished (or checkpointed) run, on CPU."""
     run = RunDir(run_dir).require(checkpoint=True)

@@ -12,12 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from torch import Tensor
-
-from unshift.build import build_data, build_method, build_trainer, load_run
-from unshift.config import RunConfig, load_config, to_yaml
+from unshift.config import RunConfig, load_config
 from unshift.errors import ConfigError, TrainingDiverged, UnshiftError
-from unshift.eval.metrics import predict_labels
 from unshift.runs import RunDir
 
 EXIT_BAD_INPUT = 2
@@ -124,14 +120,6 @@ def _default_run_dir(config_path: str | None, cfg: RunConfig) -> Path:
     return Path("runs") / f"{stem}-{cfg.method.name}-seed{cfg.seed}-{stamp}"
 
 
-def write_predictions(predicted: Tensor, path: Path) -> None:
-    """Predicted classes as CSV: a ``label`` column, or ``label_0 … label_{L-1}`` for ``L``
-    outputs."""
-    rows = predicted.reshape(len(predicted), -1).tolist()
-    header = "label" if predicted.ndim == 1 else ",".join(f"label_{i}" for i in range(len(rows[0])))
-    path.write_text(header + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
-
-
 def train(args: argparse.Namespace) -> int:
     if args.resume:
         run = RunDir(args.resume).require(checkpoint=True)
@@ -149,30 +137,22 @@ def train(args: argparse.Namespace) -> int:
             raise ConfigError("train needs a CONFIG file (or --resume RUN_DIR)")
         cfg = load_config(args.config, args.overrides)
         run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(args.config, cfg)
-    data = build_data(cfg)
-    method = build_method(cfg, data)
-    trainer = build_trainer(cfg, run_dir)
-    if trainer.is_writer and not args.resume:
-        RunDir(run_dir).create()
-        RunDir(run_dir).config.write_text(to_yaml(cfg))
-    final = trainer.fit(method, data, resume=bool(args.resume))
-    if trainer.is_writer and data.target_test is not None:
-        method.eval()
-        predicted = predict_labels(method.predict, data.target_test.x.to(trainer.fabric.device))
-        write_predictions(predicted, RunDir(run_dir).path / "target_test_predictions.csv")
-    if trainer.is_writer:
-        from unshift.report.report import write_report
+    from unshift.run import run
 
-        report = write_report(run_dir, cfg.report.baseline)
+    result = run(cfg, run_dir, resume=bool(args.resume))
+    if result.writer and run_dir is not None:
+        final = result.final
         summary = ", ".join(
             f"{k} {final[k]:.4f}" for k in ("source_acc", "target_acc") if k in final
         )
         print(f"{cfg.method.name}: {summary} ({final['steps']} steps, {final['wall_s']:.1f} s)")
-        print(f"run directory: {run_dir}\nreport: {report}")
+        print(f"run directory: {run_dir}\nreport: {RunDir(run_dir).path / 'report.md'}")
     return 0
 
 
 def evaluate(args: argparse.Namespace) -> int:
+    from unshift.build import build_trainer, load_run
+
     cfg, data, method = load_run(args.run_dir)
     trainer = build_trainer(cfg, None)
     scores = trainer.evaluate(method, data)
@@ -194,9 +174,9 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
-    from unshift.report.report import write_report
+    from unshift.report.report import report_run
 
-    print(f"report: {write_report(args.run_dir, args.baseline)}")
+    print(f"report: {report_run(args.run_dir, args.baseline)}")
     return 0
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from unshift.build import build_data, build_method, build_trainer
 from unshift.config import RunConfig
 from unshift.data.domains import Domain, TaskData
 from unshift.errors import DataError
 from unshift.eval.metrics import classification_report, predict_labels
 from unshift.methods import Method
+from unshift.run import run
 
 
 def reverse_task(data: TaskData, method: Method) -> TaskData:
@@ -49,10 +49,7 @@ def reverse_score(
     ``method.pretrain_steps`` make the backward model a plain source-only classifier on the
     pseudo-labels (phase 1 only)."""
     reverse_data = reverse_task(data, method)
-    backward_cfg = cfg.with_steps(steps or cfg.trainer.steps)
-    backward = build_method(backward_cfg, reverse_data)
-    build_trainer(backward_cfg, None).fit(backward, reverse_data)
-    backward.cpu().eval()
+    backward = run(cfg.with_steps(steps or cfg.trainer.steps), data=reverse_data).method
     test = reverse_data.target_test
     assert test is not None and test.y is not None
     predicted = predict_labels(backward.predict, test.x)
@@ -66,9 +63,7 @@ def reverse_validation(cfg: RunConfig, steps: int | None = None) -> dict[str, fl
     for reporting only, its ``target_acc`` when the target test set has labels (it plays no
     part in the score).
     """
-    data = build_data(cfg)
-    forward = build_method(cfg, data)
-    final = build_trainer(cfg, None).fit(forward, data)
-    result = {"reverse_acc": reverse_score(cfg, data, forward.cpu(), steps)}
-    result.update({k: final[k] for k in ("source_acc", "target_acc") if k in final})
+    forward = run(cfg)
+    result = {"reverse_acc": reverse_score(cfg, forward.data, forward.method, steps)}
+    result.update({k: forward.final[k] for k in ("source_acc", "target_acc") if k in forward.final})
     return result

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from unshift.build import load_run
-from unshift.data.domains import Domain, as_float
+from unshift.config import RunConfig
+from unshift.data.domains import Domain, TaskData, as_float
 from unshift.eval.metrics import batches
 from unshift.eval.proxy_a import proxy_a_distance
 from unshift.log_keys import COEFF, DOMAIN_ACC, LOSSES, LR, SOURCE_ACC, TARGET_ACC
@@ -70,15 +72,29 @@ def _embedding_section(
     return rows, plots.embeddings(panels, path)
 
 
-def write_report(run_dir: str | Path, baseline: str | Path | None = None) -> Path:
-    """Write ``report.md`` for ``run_dir`` (a finished run); return its path.
+def report_run(run_dir: str | Path, baseline: str | Path | None = None) -> Path:
+    """Write ``report.md`` for the finished run in ``run_dir``, loaded from its files."""
+    run = RunDir(run_dir).require(checkpoint=True)
+    cfg, data, method = load_run(run.path)
+    return write_report(run.path, cfg, data, method, run.read_final(), baseline)
+
+
+def write_report(
+    run_dir: str | Path,
+    cfg: RunConfig,
+    data: TaskData,
+    method: Method,
+    final: dict[str, Any],
+    baseline: str | Path | None = None,
+) -> Path:
+    """Write ``report.md`` (and ``plots/``) into ``run_dir`` for the trained ``method`` of
+    ``cfg`` on ``data`` with final metrics ``final``; return its path.
 
     ``baseline``: another run on the same task (e.g. source-only) drawn beside this one: its
     decision boundary for 2-D data, its t-SNE and proxy A-distance of features for images.
     """
-    run = RunDir(run_dir).require(checkpoint=True)
-    cfg, data, method = load_run(run.path)
-    final = run.read_final()
+    run = RunDir(run_dir)
+    method.eval()
     records = run.read_metrics()
     plot_dir = run.path / "plots"
     lines = [
