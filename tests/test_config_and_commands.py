@@ -165,3 +165,31 @@ def test_lr_scale_for_an_optimiser_the_method_lacks_is_a_config_error(capsys):
         "bad value for config key 'optim.lr_scale': lr_scale names optimisers ['target'] "
         "that dann does not have; it has ['main']"
     ) in capsys.readouterr().err
+
+
+def test_the_config_sections_are_the_runtime_specs():
+    from unshift.build import build_trainer
+    from unshift.specs import OptimizerSpec, TrainerSpec
+
+    cfg = load_config(DANN, ["trainer.pinned_warning_steps=7", "optim.lr_alpha=3"])
+    assert isinstance(cfg.optim, OptimizerSpec) and isinstance(cfg.trainer, TrainerSpec)
+    trainer = build_trainer(cfg, None)
+    assert trainer.spec.pinned_warning_steps == 7
+    assert trainer.lr_schedule(1.0) == pytest.approx(0.1 / 4**0.75)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("trainer.log_every=-1", "'trainer.log_every': must be >= 0 (0: never); got -1"),
+        ("trainer.checkpoint_every=-3", "'trainer.checkpoint_every': must be >= 0"),
+        ("optim.momentum=-1", "'optim.momentum': must be >= 0; got -1"),
+        ("optim.betas=[0.9, 1.5]", "'optim.betas': must lie in [0, 1)"),
+        ("method.discriminator.dropout=1.5", "'method.discriminator.dropout': must lie in [0, 1)"),
+        ("method.schedule={name: nope}", "'method.schedule': is not a schedule: unknown schedule"),
+    ],
+)
+def test_a_bad_value_names_its_dotted_key(override, message):
+    with pytest.raises(ConfigError) as caught:
+        load_config(DANN, [override])
+    assert message in str(caught.value)

@@ -83,3 +83,13 @@ def test_dann_beats_source_only_on_shifted_moons_over_seeds():
         so = SourceOnlyClassifier(**params, random_state=seed)
         gains.append(dann.fit(xs, ys, X_target=xt).score(xtt, ytt) - so.fit(xs, ys).score(xtt, ytt))
     assert min(gains) > 0.1, gains
+
+
+def test_every_optimiser_and_device_knob_reaches_the_specs():
+    clf = DANNClassifier(optimizer="adam", betas=(0.5, 0.9), lr_alpha=2.0, lr_beta=0.5, devices=1)
+    optim, spec = clf._specs()
+    assert optim.name == "adam" and tuple(optim.betas) == (0.5, 0.9)
+    assert (optim.lr_alpha, optim.lr_beta) == (2.0, 0.5)
+    assert spec.steps == clf.max_steps and spec.batch_size == clf.batch_size
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        DANNClassifier(lr=-1.0).fit(np.zeros((4, 2)), [0, 1, 0, 1], X_target=np.zeros((4, 2)))

@@ -17,7 +17,7 @@ from unshift.errors import ConfigError, DataError, RunDirError
 from unshift.methods import Method
 from unshift.registry import DATASETS, METHODS, MODELS, FieldError
 from unshift.runs import RunDir
-from unshift.trainer import OptimizerSpec, Trainer, check_lr_scale
+from unshift.trainer import Trainer, check_lr_scale
 
 
 def build_data(cfg: RunConfig) -> TaskData:
@@ -51,34 +51,9 @@ def build_method(cfg: RunConfig, data: TaskData) -> Method:
 
 
 def build_trainer(cfg: RunConfig, run_dir: str | Path | None) -> Trainer:
-    o, t = cfg.optim, cfg.trainer
-    return Trainer(
-        max_steps=t.steps,
-        batch_size=t.batch_size,
-        optimizer=OptimizerSpec(
-            name=o.name,
-            lr=o.lr,
-            momentum=o.momentum,
-            weight_decay=o.weight_decay,
-            betas=(o.betas[0], o.betas[1]),
-            lr_schedule=o.lr_schedule,
-            lr_alpha=o.lr_alpha,
-            lr_beta=o.lr_beta,
-            lr_scale=dict(o.lr_scale),
-        ),
-        seed=cfg.seed,
-        run_dir=run_dir,
-        log_every=t.log_every,
-        eval_every=t.eval_every,
-        checkpoint_every=t.checkpoint_every,
-        accelerator=t.accelerator,
-        devices=t.devices,
-        precision=t.precision,
-        strategy=t.strategy,
-        num_nodes=t.num_nodes,
-        progress_bar=t.progress_bar,
-        channels_last=t.channels_last,
-    )
+    """The trainer of ``cfg`` (its ``optim`` and ``trainer`` specs, its seed), writing to
+    ``run_dir`` if given."""
+    return Trainer(optimizer=cfg.optim, seed=cfg.seed, run_dir=run_dir, spec=cfg.trainer)
 
 
 def load_run(run_dir: str | Path) -> tuple[RunConfig, TaskData, Method]:

@@ -2,7 +2,8 @@
 
 A run config has three registered sections, ``data``, ``model`` and ``method``, each a mapping
 with a ``name`` and the fields of that entry's config dataclass (see :mod:`unshift.registry`),
-and the loop's own sections ``optim``, ``trainer`` and ``report``. OmegaConf merges the YAML
+and the loop's own sections ``optim``, ``trainer`` (the specs of :mod:`unshift.specs`) and
+``report``. OmegaConf merges the YAML
 file and the dotted overrides and checks types and unknown keys against each dataclass; the
 dataclasses check their values when built. Every failure is a
 :class:`~unshift.errors.ConfigError` with one line naming the dotted key, raised before any
@@ -29,7 +30,8 @@ from omegaconf.errors import (
 )
 
 from unshift.errors import ConfigError
-from unshift.registry import DATASETS, METHODS, MODELS, FieldError, Registry, require
+from unshift.registry import DATASETS, METHODS, MODELS, FieldError, Registry
+from unshift.specs import OptimizerSpec, TrainerSpec
 
 SECTIONS: dict[str, tuple[Registry[Any], str]] = {
     "data": (DATASETS, "moons"),
@@ -37,63 +39,6 @@ SECTIONS: dict[str, tuple[Registry[Any], str]] = {
     "method": (METHODS, "dann"),
 }
 """The registered sections: their registry and the name a config gets when it names none."""
-
-
-@dataclass
-class OptimConfig:
-    """``sgd`` or ``adam``; ``lr_schedule`` ``dann`` (``lr / (1 + alpha p)^beta``) or
-    ``constant``; ``lr_scale`` multiplies ``lr`` for the named optimisers (``main`` for a
-    method with one; DANN with ``k_d >= 1``: ``main``, ``discriminator``; ADDA: ``source``,
-    ``discriminator``, ``target``)."""
-
-    name: str = "sgd"
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
-    lr_schedule: str = "dann"
-    lr_alpha: float = 10.0
-    lr_beta: float = 0.75
-    lr_scale: dict[str, float] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        require(self.name in ("sgd", "adam"), "name", f"must be sgd or adam; got {self.name!r}")
-        require(self.lr > 0, "lr", f"must be > 0; got {self.lr}")
-        require(len(self.betas) == 2, "betas", f"needs two numbers; got {self.betas}")
-        require(
-            all(v > 0 for v in self.lr_scale.values()),
-            "lr_scale",
-            f"values must be > 0; got {self.lr_scale}",
-        )
-        require(
-            self.lr_schedule in ("dann", "constant"),
-            "lr_schedule",
-            f"must be dann or constant; got {self.lr_schedule!r}",
-        )
-
-
-@dataclass
-class TrainerConfig:
-    """Loop length and periods (in steps; 0: never), Fabric's device settings, and
-    ``channels_last`` memory order for image models (faster convolutions and pooling)."""
-
-    steps: int = 1000
-    batch_size: int = 64
-    log_every: int = 10
-    eval_every: int = 0
-    checkpoint_every: int = 100
-    accelerator: str = "cpu"
-    devices: int = 1
-    precision: str = "32-true"
-    strategy: str = "auto"
-    num_nodes: int = 1
-    progress_bar: bool | None = None
-    channels_last: bool = False
-
-    def __post_init__(self) -> None:
-        for key in ("steps", "batch_size", "devices", "num_nodes"):
-            value = getattr(self, key)
-            require(value >= 1, key, f"must be >= 1; got {value}")
 
 
 @dataclass
@@ -118,8 +63,8 @@ class RunConfig:
     data: Any = field(default_factory=lambda: _default("data"))
     model: Any = field(default_factory=lambda: _default("model"))
     method: Any = field(default_factory=lambda: _default("method"))
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    optim: OptimizerSpec = field(default_factory=OptimizerSpec)
+    trainer: TrainerSpec = field(default_factory=TrainerSpec)
     report: ReportConfig = field(default_factory=ReportConfig)
 
     def with_steps(self, steps: int) -> RunConfig:
@@ -133,8 +78,8 @@ class _Schema:
     until their ``name`` picks a dataclass."""
 
     seed: int = 0
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    optim: OptimizerSpec = field(default_factory=OptimizerSpec)
+    trainer: TrainerSpec = field(default_factory=TrainerSpec)
     report: ReportConfig = field(default_factory=ReportConfig)
 
 

@@ -13,6 +13,7 @@ dense). Labels may be any values ``np.unique`` can sort; ``classes_`` holds them
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +30,8 @@ from unshift.methods import DANN, Method, SourceOnly
 from unshift.models import mlp
 from unshift.nn import DomainDiscriminator
 from unshift.schedules import DannLambda
-from unshift.trainer import OptimizerSpec, Trainer
+from unshift.specs import OptimizerSpec, TrainerSpec
+from unshift.trainer import Trainer
 
 
 class _ShallowClassifier(ClassifierMixin, BaseEstimator):
@@ -45,7 +47,13 @@ class _ShallowClassifier(ClassifierMixin, BaseEstimator):
         lr: float = 0.01,
         momentum: float = 0.9,
         weight_decay: float = 0.0,
+        betas: tuple[float, float] = (0.9, 0.999),
         lr_schedule: str = "dann",
+        lr_alpha: float = 10.0,
+        lr_beta: float = 0.75,
+        accelerator: str = "cpu",
+        devices: int = 1,
+        precision: str = "32-true",
         random_state: int = 0,
         progress_bar: bool = False,
     ) -> None:
@@ -57,9 +65,27 @@ class _ShallowClassifier(ClassifierMixin, BaseEstimator):
         self.lr = lr
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.betas = betas
         self.lr_schedule = lr_schedule
+        self.lr_alpha = lr_alpha
+        self.lr_beta = lr_beta
+        self.accelerator = accelerator
+        self.devices = devices
+        self.precision = precision
         self.random_state = random_state
         self.progress_bar = progress_bar
+
+    def _specs(self) -> tuple[OptimizerSpec, TrainerSpec]:
+        """The optimiser and trainer specs: every spec field this estimator has a parameter
+        of the same name for (``optimizer`` is the spec's ``name``, ``max_steps`` its
+        ``steps``)."""
+
+        def given(spec: type) -> dict[str, Any]:
+            names = {f.name for f in dataclasses.fields(spec)}
+            return {k: v for k, v in self.get_params(deep=False).items() if k in names}
+
+        optim = OptimizerSpec(**{**given(OptimizerSpec), "name": self.optimizer})
+        return optim, TrainerSpec(**{**given(TrainerSpec), "steps": self.max_steps})
 
     def _method(self, n_features: int, n_classes: int) -> Method:
         raise NotImplementedError
@@ -94,20 +120,8 @@ class _ShallowClassifier(ClassifierMixin, BaseEstimator):
         )
         torch.manual_seed(self.random_state)
         self.method_ = self._method(X.shape[1], len(self.classes_))
-        trainer = Trainer(
-            max_steps=self.max_steps,
-            batch_size=self.batch_size,
-            optimizer=OptimizerSpec(
-                name=self.optimizer,
-                lr=self.lr,
-                momentum=self.momentum,
-                weight_decay=self.weight_decay,
-                lr_schedule=self.lr_schedule,
-            ),
-            seed=self.random_state,
-            progress_bar=self.progress_bar,
-        )
-        trainer.fit(self.method_, data)
+        optim, spec = self._specs()
+        Trainer(optimizer=optim, seed=self.random_state, spec=spec).fit(self.method_, data)
         self.method_.eval()
         return self
 
@@ -154,8 +168,11 @@ class DANNClassifier(_ShallowClassifier):
         (``relu``/``tanh``/``sigmoid``); the label head is linear.
     max_steps, batch_size
         Training steps; samples per domain per batch.
-    optimizer, lr, momentum, weight_decay, lr_schedule
-        ``sgd`` or ``adam``; ``lr_schedule`` ``dann`` (the paper's annealing) or ``constant``.
+    optimizer, lr, momentum, weight_decay, betas, lr_schedule, lr_alpha, lr_beta
+        The optimiser (``sgd`` or ``adam``) and its learning-rate schedule, as in
+        :class:`~unshift.specs.OptimizerSpec` (``optimizer`` is its ``name``).
+    accelerator, devices, precision
+        Lightning Fabric's device settings (:class:`~unshift.specs.TrainerSpec`).
     lambda_max, gamma
         The λ schedule ``lambda_max · (2 / (1 + exp(-gamma p)) - 1)``.
     discriminator_hidden
@@ -174,7 +191,13 @@ class DANNClassifier(_ShallowClassifier):
         lr: float = 0.01,
         momentum: float = 0.9,
         weight_decay: float = 0.0,
+        betas: tuple[float, float] = (0.9, 0.999),
         lr_schedule: str = "dann",
+        lr_alpha: float = 10.0,
+        lr_beta: float = 0.75,
+        accelerator: str = "cpu",
+        devices: int = 1,
+        precision: str = "32-true",
         lambda_max: float = 1.0,
         gamma: float = 10.0,
         discriminator_hidden: Sequence[int] = (50,),
@@ -190,7 +213,13 @@ class DANNClassifier(_ShallowClassifier):
             lr=lr,
             momentum=momentum,
             weight_decay=weight_decay,
+            betas=betas,
             lr_schedule=lr_schedule,
+            lr_alpha=lr_alpha,
+            lr_beta=lr_beta,
+            accelerator=accelerator,
+            devices=devices,
+            precision=precision,
             random_state=random_state,
             progress_bar=progress_bar,
         )

@@ -8,9 +8,9 @@ resuming to the same result.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,7 @@ from unshift.eval.metrics import classification_report, predict_labels
 from unshift.log_keys import DOMAIN_ACC, LR, SECONDS, STEP
 from unshift.methods.base import Method
 from unshift.runs import RunDir, replace_durably, write_json
-from unshift.schedules import Constant, DannLR, Schedule
-
-OPTIMIZERS = ("sgd", "adam")
+from unshift.specs import OptimizerSpec, TrainerSpec
 
 
 def check_lr_scale(lr_scale: dict[str, float], names: list[str], owner: str) -> None:
@@ -39,46 +37,6 @@ def check_lr_scale(lr_scale: dict[str, float], names: list[str], owner: str) -> 
         raise ValueError(
             f"lr_scale names optimisers {unknown} that {owner} does not have; it has {names}"
         )
-
-
-@dataclass
-class OptimizerSpec:
-    """How to build each of a method's optimisers.
-
-    ``lr`` is the base learning rate; ``lr_schedule`` scales it with progress: ``"dann"`` gives
-    ``lr / (1 + alpha p)^beta`` (the DANN paper's annealing), ``"constant"`` keeps ``lr``.
-    ``betas`` apply to Adam, ``momentum`` to SGD. ``lr_scale`` multiplies the learning rate of
-    the named optimisers (keys of :meth:`Method.param_groups`, e.g. ``{"target": 0.1}`` for
-    ADDA's target encoder); the others get ``lr``.
-    """
-
-    name: str = "sgd"
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    betas: tuple[float, float] = (0.9, 0.999)
-    lr_schedule: str = "dann"
-    lr_alpha: float = 10.0
-    lr_beta: float = 0.75
-    lr_scale: dict[str, float] = field(default_factory=dict)
-
-    def build(self, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
-        if self.name == "sgd":
-            return torch.optim.SGD(
-                params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay
-            )
-        if self.name == "adam":
-            return torch.optim.Adam(
-                params, lr=self.lr, betas=self.betas, weight_decay=self.weight_decay
-            )
-        raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}; got {self.name!r}")
-
-    def schedule(self) -> Schedule:
-        if self.lr_schedule == "dann":
-            return DannLR(lr0=self.lr, alpha=self.lr_alpha, beta=self.lr_beta)
-        if self.lr_schedule == "constant":
-            return Constant(self.lr)
-        raise ValueError(f"lr_schedule must be 'dann' or 'constant'; got {self.lr_schedule!r}")
 
 
 class DiscriminatorWatch:
@@ -126,74 +84,56 @@ class Trainer:
 
     Parameters
     ----------
-    max_steps : int
-        Training steps; progress is ``p = step / max_steps``.
-    batch_size : int
-        Samples per domain per batch (source and target batches have this size each).
-    optimizer : OptimizerSpec
+    max_steps : int, optional
+        Training steps (the spec's ``steps``); progress is ``p = step / max_steps``.
+    optimizer : OptimizerSpec, optional
         Optimiser and learning-rate schedule, one optimiser per parameter group of the method.
     seed : int
         Seeds the weights' initialisation (via :func:`Fabric.seed_everything`), dropout and the
         batch order; the same seed gives the same result on CPU, also across a resume.
     run_dir : path, optional
         Where metrics, checkpoints and ``final.json`` go; nothing is written without it.
-    log_every, eval_every, checkpoint_every : int
-        Period, in steps, of metric records, test-set evaluations and checkpoints (0: never;
-        the final step is always evaluated and checkpointed).
-    accelerator, devices, precision, strategy, num_nodes
-        Passed to :class:`lightning_fabric.Fabric`; CPU and 32-bit by default.
-    progress_bar : bool, optional
-        ``None`` shows a bar only on a terminal.
-    pinned_warning_steps : int
-        Warn when the discriminator's accuracy has stayed at 1.0 for this many steps, or at
-        exactly 0.5 from step 0 (see :class:`DiscriminatorWatch`).
-    channels_last : bool
-        Hold 4-D weights and image batches in channels-last memory order: the same results up
-        to rounding, and on CPU about 1.5× faster for the DANN paper's digit network (PyTorch's
-        max-pooling is slow on the default order). Ignored for non-image data.
+    spec : TrainerSpec, optional
+        The loop's settings; defaults for the fields not given as keywords.
+    **settings
+        Any field of :class:`~unshift.specs.TrainerSpec` (``batch_size``, ``log_every``,
+        ``eval_every``, ``checkpoint_every``, ``accelerator``, ``devices``, ``precision``,
+        ``strategy``, ``num_nodes``, ``progress_bar``, ``pinned_warning_steps``,
+        ``channels_last``), overriding ``spec``.
     """
 
     def __init__(
         self,
-        max_steps: int = 1000,
-        batch_size: int = 64,
+        max_steps: int | None = None,
         optimizer: OptimizerSpec | None = None,
         seed: int = 0,
         run_dir: str | Path | None = None,
-        log_every: int = 10,
-        eval_every: int = 0,
-        checkpoint_every: int = 0,
-        accelerator: str = "cpu",
-        devices: int | str = 1,
-        precision: str = "32-true",
-        strategy: str = "auto",
-        num_nodes: int = 1,
-        progress_bar: bool | None = None,
-        pinned_warning_steps: int = 200,
-        channels_last: bool = False,
+        spec: TrainerSpec | None = None,
+        **settings: Any,
     ) -> None:
-        if max_steps < 1:
-            raise ValueError(f"max_steps must be >= 1; got {max_steps}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1; got {batch_size}")
-        self.max_steps = max_steps
-        self.batch_size = batch_size
+        if max_steps is not None:
+            settings["steps"] = max_steps
+        unknown = sorted(set(settings) - {f.name for f in dataclasses.fields(TrainerSpec)})
+        if unknown:
+            raise TypeError(
+                f"Trainer got unknown settings {unknown}; see unshift.specs.TrainerSpec"
+            )
+        self.spec = dataclasses.replace(spec or TrainerSpec(), **settings)
+        self.max_steps = self.spec.steps
+        self.batch_size = self.spec.batch_size
         self.optimizer = optimizer or OptimizerSpec()
         self.lr_schedule = self.optimizer.schedule()
         self.seed = seed
         self.run = RunDir(run_dir) if run_dir is not None else None
-        self.log_every = log_every
-        self.eval_every = eval_every
-        self.checkpoint_every = checkpoint_every
-        self.progress_bar = progress_bar
-        self.pinned_warning_steps = pinned_warning_steps
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.memory_format = (
+            torch.channels_last if self.spec.channels_last else torch.contiguous_format
+        )
         self.fabric = Fabric(
-            accelerator=accelerator,
-            devices=devices,
-            precision=precision,  # type: ignore[arg-type]
-            strategy=strategy,
-            num_nodes=num_nodes,
+            accelerator=self.spec.accelerator,
+            devices=self.spec.devices,
+            precision=self.spec.precision,  # type: ignore[arg-type]
+            strategy=self.spec.strategy,
+            num_nodes=self.spec.num_nodes,
         )
         self._launched = False
 
@@ -297,14 +237,14 @@ class Trainer:
             }
 
         start = time.perf_counter()
-        auto_or_off = None if self.progress_bar is None else not self.progress_bar
+        auto_or_off = None if self.spec.progress_bar is None else not self.spec.progress_bar
         bar = tqdm(
             total=self.max_steps,
             initial=step,
             disable=(not fabric.is_global_zero) or auto_or_off,  # None: only on a terminal
             dynamic_ncols=True,
         )
-        watch = DiscriminatorWatch(self.pinned_warning_steps)
+        watch = DiscriminatorWatch(self.spec.pinned_warning_steps)
         model.train()
         while step < self.max_steps:
             p = step / self.max_steps
@@ -340,7 +280,7 @@ class Trainer:
             step += 1
             bar.update(1)
 
-            if self.log_every and (step % self.log_every == 0 or step == self.max_steps):
+            if self.spec.log_every and (step % self.spec.log_every == 0 or step == self.max_steps):
                 record = {STEP: step, LR: lr}
                 record.update({k: float(v) for k, v in logs.items() if v is not None})
                 record[SECONDS] = elapsed + time.perf_counter() - start
@@ -353,7 +293,7 @@ class Trainer:
                 if self.is_writer:
                     self.run.append_metrics(record)  # type: ignore[union-attr]
 
-            if self.eval_every and step % self.eval_every == 0 and step != self.max_steps:
+            if self.spec.eval_every and step % self.spec.eval_every == 0 and step != self.max_steps:
                 scores = self.evaluate(method, data)
                 if self.is_writer:
                     self.run.append_metrics(  # type: ignore[union-attr]
@@ -361,7 +301,7 @@ class Trainer:
                     )
             if self.run is not None and (
                 step == self.max_steps
-                or (self.checkpoint_every and step % self.checkpoint_every == 0)
+                or (self.spec.checkpoint_every and step % self.spec.checkpoint_every == 0)
             ):
                 self._save(checkpoint_state())
         bar.close()
@@ -375,3 +315,6 @@ class Trainer:
             )
             write_json(self.run.final, final)
         return final
+
+
+__all__ = ["DiscriminatorWatch", "OptimizerSpec", "Trainer", "TrainerSpec", "check_lr_scale"]
