@@ -6,6 +6,7 @@ from unshift.build import build_data, build_method, build_trainer
 from unshift.config import load_config
 from unshift.data import rotated_moons
 from unshift.errors import ConfigError
+from unshift.losses import adda_mapping_loss
 from unshift.methods import ADDA
 from unshift.models import mlp
 from unshift.nn import DomainDiscriminator
@@ -134,9 +135,23 @@ def test_phase_2_starts_from_the_source_encoder_and_keeps_it_frozen():
 
 @pytest.mark.parametrize("objective", ["gan", "minimax", "confusion"])
 def test_each_mapping_objective_trains(objective):
-    method = adda(pretrain_steps=10, objective=objective)
-    final = Trainer(max_steps=20, batch_size=16).fit(method, rotated_moons(n_train=64, n_test=32))
-    assert bool(method.adapting) and 0.0 <= final["target_acc"] <= 1.0
+    method = adda(pretrain_steps=100, objective=objective)
+    opt = OptimizerSpec(name="adam", lr=2e-3, betas=(0.5, 0.999), lr_schedule="constant")
+    data = rotated_moons(n_train=64, n_test=64)
+    final = Trainer(max_steps=150, batch_size=16, optimizer=opt).fit(method, data)
+    # M_t's predictions stay far above chance (0.5) on both domains: measured 0.84-0.86
+    # source, 0.77 target, for all three objectives.
+    assert bool(method.adapting)
+    assert final["source_acc"] > 0.75 and final["target_acc"] > 0.65
+
+
+def test_the_objectives_gradients_are_their_formulas():
+    z = torch.tensor([-2.0, 0.0, 1.5], dtype=torch.float64, requires_grad=True)
+    d = torch.sigmoid(z.detach())  # D(x_t): the probability of "target"
+    expected = {"gan": d, "minimax": 1 - d, "confusion": d - 0.5}
+    for objective, want in expected.items():
+        (grad,) = torch.autograd.grad(adda_mapping_loss(z, objective), z)
+        assert torch.allclose(grad, want / 3), objective
 
 
 def test_bad_arguments():

@@ -28,12 +28,11 @@ def test_three_forms_agree():
         assert torch.equal(g, -0.7 * upstream)
 
 
-def test_forward_is_a_view_sharing_storage():
+def test_forward_is_an_alias_sharing_storage():
     x = torch.randn(8, 3, 4, 4).to(memory_format=torch.channels_last).requires_grad_()
     y = grad_reverse(x, 1.0)
     assert y.data_ptr() == x.data_ptr()
     assert y.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
-    assert y._base is x or y._base is x._base or y._is_view()
     assert y.shape == x.shape and y.dtype == x.dtype and y.stride() == x.stride()
     assert y.is_contiguous(memory_format=torch.channels_last)
     assert torch.equal(y, x)
@@ -152,3 +151,87 @@ def test_changing_float_coeff_does_not_recompile_every_step():
     for step in range(8):
         compiled(x, 0.05 + 0.1 * step).backward()
     assert counter.frame_count <= 2
+
+
+def test_an_in_place_op_right_after_the_layer_keeps_the_reversed_gradient():
+    x = torch.randn(4, requires_grad=True)
+    h = x * 2
+    y = grad_reverse(h, 0.5)
+    y.mul_(3)
+    y.sum().backward()
+    assert torch.allclose(x.grad, torch.full((4,), -0.5 * 3 * 2))
+
+
+def test_torch_func_grad_and_vmap():
+    from torch.func import grad, vmap
+
+    x = torch.randn(5, 3)
+    per_sample = vmap(grad(lambda row: (grad_reverse(row, 0.25) ** 2).sum()))(x)
+    assert torch.allclose(per_sample, -0.25 * 2 * x)
+    coeff = torch.tensor(0.5)
+    assert torch.allclose(vmap(lambda row: grad_reverse(row, coeff))(x), x)
+
+
+def test_compiling_a_scheduled_adversarial_loss_compiles_once():
+    from torch._dynamo.testing import CompileCounter
+
+    from unshift.nn import AdversarialLoss
+
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    adv = AdversarialLoss(6, discriminator=nn.Linear(6, 1), schedule=DannLambda())
+    counter = CompileCounter()
+    compiled = torch.compile(adv, backend=counter)
+    f_src, f_tgt = torch.randn(4, 6, requires_grad=True), torch.randn(4, 6)
+    grads = []
+    for step in range(6):
+        adv.progress = step / 5
+        f_src.grad = None
+        compiled(f_src, f_tgt).backward()
+        grads.append(f_src.grad.abs().sum().item())
+    assert counter.frame_count == 1
+    assert grads[0] == 0.0 and grads[-1] > grads[1] > 0  # λ followed the schedule
+
+
+def test_torch_export_refuses_instead_of_dropping_the_reversal():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.grl = GradientReversal(0.5)
+            self.lin = nn.Linear(3, 1)
+
+        def forward(self, x):
+            return self.lin(self.grl(x))
+
+    with pytest.raises(Exception, match="would drop the gradient reversal"):
+        torch.export.export(Model(), (torch.randn(2, 3),))
+
+
+def test_a_tensor_coeff_s_value_is_never_read_off_the_host():
+    # A meta tensor has no value: reading it (as a CUDA sync would) raises.
+    coeff = torch.tensor(0.5, device="meta")
+    x = torch.empty(3, device="meta", requires_grad=True)
+    assert grad_reverse(x, coeff).shape == (3,)
+    assert GradientReversal(coeff)(x).device.type == "meta"
+
+
+def test_compiling_dann_s_training_step_compiles_once():
+    from torch._dynamo.testing import CompileCounter
+
+    from unshift.methods import DANN
+
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    method = DANN(nn.Sequential(nn.Linear(2, 8), nn.ReLU()), nn.Linear(8, 2), feature_dim=8)
+    counter = CompileCounter()
+    compiled = torch.compile(method, backend=counter)
+    sources = [(torch.randn(4, 2), torch.tensor([0, 1, 0, 1]))]
+    targets = [torch.randn(4, 2)]
+    coeffs = []
+    for step in range(5):
+        method.set_progress(step / 4)
+        loss, logs = compiled(sources, targets, "joint")
+        loss.backward()
+        coeffs.append(float(logs["coeff"]))
+    assert counter.frame_count == 1
+    assert coeffs[0] == 0.0 and coeffs == sorted(coeffs) and coeffs[-1] > 0.99

@@ -64,7 +64,7 @@ def test_domain_loss_errors(logits, domains, message):
 def test_adversarial_loss_near_ln2_at_initialisation():
     for seed in range(5):
         torch.manual_seed(seed)
-        adv = AdversarialLoss(256, max_steps=100)
+        adv = AdversarialLoss(256)
         loss = adv(torch.randn(64, 256), torch.randn(64, 256))
         assert loss.item() == pytest.approx(math.log(2), abs=0.01)
 
@@ -98,27 +98,40 @@ def test_discriminator_gets_ordinary_and_features_reversed_gradients():
     assert torch.allclose(f_tgt.grad, -0.7 * tgt_plain.grad, atol=1e-7)
 
 
-def test_progress_advances_per_training_call_only():
-    adv = AdversarialLoss(8, discriminator=_discriminator(), max_steps=4)
+def test_progress_is_set_by_the_caller_only():
+    adv = AdversarialLoss(8, discriminator=_discriminator())
     f = torch.randn(5, 8)
-    coeffs = []
-    for _ in range(5):
+    for _ in range(3):
         adv(f, f)
-        coeffs.append(adv.last_coeff)
-    assert coeffs[0] == 0.0
-    assert coeffs == sorted(coeffs) and coeffs[1] > 0
-    assert adv.progress == 1.0 and adv.steps_done == 5
-    adv.eval()
+        assert adv.progress == 0.0 and adv.last_coeff == 0.0
     adv.progress = 0.5
     adv(f, f)
-    assert adv.progress == 0.5
     assert adv.last_coeff == pytest.approx(2 / (1 + math.exp(-5)) - 1)
+    with pytest.raises(ValueError, match=r"progress must lie in \[0, 1\]"):
+        adv.progress = 1.5
 
 
-def test_warns_when_progress_never_advances():
-    adv = AdversarialLoss(8, discriminator=_discriminator())
-    with pytest.warns(UserWarning, match="progress is never advanced"):
-        adv(torch.randn(3, 8), torch.randn(3, 8))
+def test_per_sample_weights_and_reductions_match_a_hand_computation():
+    torch.manual_seed(0)
+    adv = AdversarialLoss(8, discriminator=_discriminator(), schedule=Constant(1.0))
+    adv.eval()  # no dropout: every call sees the same logits
+    f_src, f_tgt = torch.randn(3, 8), torch.randn(2, 8)
+    w = torch.tensor([1.0, 2.0, 3.0, 0.5, 1.5])
+    logits = adv.discriminator(torch.cat([f_src, f_tgt])).squeeze(1)
+    bce = nn.functional.binary_cross_entropy_with_logits(
+        logits, torch.tensor([0.0, 0, 0, 1, 1]), reduction="none"
+    )
+    want = 0.5 * ((w[:3] * bce[:3]).sum() / w[:3].sum() + (w[3:] * bce[3:]).sum() / w[3:].sum())
+    assert torch.allclose(adv(f_src, f_tgt, weights=w), want, atol=1e-6)
+    assert torch.allclose(adv(f_src, f_tgt), 0.5 * (bce[:3].mean() + bce[3:].mean()), atol=1e-6)
+    adv.reduction = "none"
+    assert torch.allclose(adv(f_src, f_tgt, weights=w), w * bce, atol=1e-6)
+    adv.reduction = "sum"
+    assert torch.allclose(adv(f_src, f_tgt, weights=w), (w * bce).sum(), atol=1e-6)
+    with pytest.raises(ValueError, match="weights must have shape"):
+        adv(f_src, f_tgt, weights=torch.ones(3))
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        AdversarialLoss(8, reduction="max")
 
 
 def test_last_domain_accuracy_is_exposed():
@@ -162,17 +175,24 @@ def test_adversarial_loss_errors_name_expected_values():
 def test_adda_discriminator_loss_hand_computed():
     z_s = torch.tensor([2.0, -1.0], dtype=torch.float64)
     z_t = torch.tensor([[0.5], [-3.0], [1.0]], dtype=torch.float64)
-    src = -(math.log(sigmoid(2.0)) + math.log(sigmoid(-1.0))) / 2
-    tgt = -(math.log(1 - sigmoid(0.5)) + math.log(1 - sigmoid(-3.0)) + math.log(1 - sigmoid(1.0)))
+    # Source is domain 0 and the logit is the target's log-odds, as for domain_loss.
+    src = -(math.log(1 - sigmoid(2.0)) + math.log(1 - sigmoid(-1.0))) / 2
+    tgt = -(math.log(sigmoid(0.5)) + math.log(sigmoid(-3.0)) + math.log(sigmoid(1.0)))
     expected = 0.5 * (src + tgt / 3)
     assert float(adda_discriminator_loss(z_s, z_t)) == pytest.approx(expected, rel=1e-12)
+    ids = torch.tensor([0, 0, 1, 1, 1])
+    both = torch.cat([z_s[:, None], z_t])
+    per_domain = domain_loss(both, ids, reduction="none")
+    same = 0.5 * (per_domain[:2].mean() + per_domain[2:].mean())
+    assert float(adda_discriminator_loss(z_s, z_t)) == pytest.approx(float(same), rel=1e-12)
 
 
 def test_adda_mapping_losses_hand_computed():
     z = [1.5, -0.5, 0.0]
     logits = torch.tensor(z, dtype=torch.float64)
-    gan = -sum(math.log(sigmoid(v)) for v in z) / 3
-    minimax = sum(math.log(1 - sigmoid(v)) for v in z) / 3
+    # D = σ(z) is the probability of "target"; gan labels the target batch source.
+    gan = -sum(math.log(1 - sigmoid(v)) for v in z) / 3
+    minimax = sum(math.log(sigmoid(v)) for v in z) / 3
     confusion = -sum(0.5 * math.log(sigmoid(v)) + 0.5 * math.log(1 - sigmoid(v)) for v in z) / 3
     assert float(adda_mapping_loss(logits, "gan")) == pytest.approx(gan, rel=1e-12)
     assert float(adda_mapping_loss(logits, "minimax")) == pytest.approx(minimax, rel=1e-12)

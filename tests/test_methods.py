@@ -11,6 +11,8 @@ from unshift.nn import DomainDiscriminator
 from unshift.schedules import Constant
 from unshift.trainer import OptimizerSpec, Trainer
 
+FAST_SGD = OptimizerSpec(lr=0.1, lr_schedule="constant")
+
 
 def small_dann(num_domains=2, **kwargs):
     torch.manual_seed(0)
@@ -70,8 +72,9 @@ def test_k_domains_two_sources_one_target_train():
     )
     method = small_dann(num_domains=3)
     assert method.adversarial.discriminator(torch.randn(4, 8)).shape == (4, 3)
-    final = Trainer(max_steps=30, batch_size=16).fit(method, data)
-    assert 0.0 <= final["target_acc"] <= 1.0
+    final = Trainer(max_steps=150, batch_size=16, optimizer=FAST_SGD).fit(method, data)
+    # Measured: source 0.89, target 0.75; chance is 0.5.
+    assert final["source_acc"] > 0.8 and final["target_acc"] > 0.6
     assert method.adversarial.last_accuracy is not None
 
 
@@ -129,7 +132,30 @@ def test_no_warning_on_a_healthy_run():
         trainer.fit(method, rotated_moons(n_train=64, n_test=32))
 
 
-def test_bfloat16_mixed_precision_trains():
-    trainer = Trainer(max_steps=20, batch_size=16, precision="bf16-mixed")
-    final = trainer.fit(small_dann(), rotated_moons(n_train=32, n_test=32))
-    assert 0.0 <= final["target_acc"] <= 1.0
+def test_bfloat16_mixed_precision_trains_like_float32():
+    finals = {
+        precision: Trainer(
+            max_steps=150, batch_size=16, precision=precision, optimizer=FAST_SGD
+        ).fit(small_dann(), rotated_moons(n_train=64, n_test=64))
+        for precision in ("32-true", "bf16-mixed")
+    }
+    assert finals["bf16-mixed"]["source_acc"] > 0.9  # measured 0.98 (chance 0.5)
+    assert abs(finals["bf16-mixed"]["target_acc"] - finals["32-true"]["target_acc"]) <= 0.05
+
+
+def test_dann_with_zero_lambda_gives_the_feature_extractor_source_only_s_gradients():
+    dann = small_dann(schedule=Constant(0.0), separate_passes=True)
+    torch.manual_seed(0)
+    plain = SourceOnly(mlp(2, [8]), nn.Linear(8, 2))
+    plain.load_state_dict(
+        {k: v for k, v in dann.state_dict().items() if not k.startswith("adversarial.")}
+    )
+    sources, targets = batch()
+    dann(sources, targets)[0].backward()
+    plain(sources, targets)[0].backward()
+    for mine, theirs in zip(
+        dann.feature_extractor.parameters(), plain.feature_extractor.parameters(), strict=True
+    ):
+        assert theirs.grad.abs().max() > 0
+        assert torch.equal(mine.grad, theirs.grad)
+    assert any(p.grad.abs().max() > 0 for p in dann.adversarial.discriminator.parameters())

@@ -32,17 +32,23 @@ def build_data(cfg: RunConfig) -> TaskData:
 
 
 def build_method(cfg: RunConfig, data: TaskData) -> Method:
-    """The method and its networks, sized from the data, initialised from ``cfg.seed``."""
-    torch.manual_seed(cfg.seed)
-    networks = MODELS.get(cfg.model.name).target(cfg.model, data)
-    if data.channel_norm:
-        if len(data.input_shape) != 3:
-            raise ConfigError(f"data.image_norm=per_channel needs images; got {data.input_shape}")
-        networks = networks.with_input_norm(*channel_stats(data))
-    try:
-        method = METHODS.get(cfg.method.name).target.from_config(cfg.method, networks, data)
-    except FieldError as err:
-        raise ConfigError(f"bad value for config key 'method.{err.key}': {err.message}") from None
+    """The method and its networks, sized from the data, initialised from ``cfg.seed`` (on a
+    fork of torch's random state: the caller's is left as it was)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        networks = MODELS.get(cfg.model.name).target(cfg.model, data)
+        if data.channel_norm:
+            if len(data.input_shape) != 3:
+                raise ConfigError(
+                    f"data.image_norm=per_channel needs images; got {data.input_shape}"
+                )
+            networks = networks.with_input_norm(*channel_stats(data))
+        try:
+            method = METHODS.get(cfg.method.name).target.from_config(cfg.method, networks, data)
+        except FieldError as err:
+            raise ConfigError(
+                f"bad value for config key 'method.{err.key}': {err.message}"
+            ) from None
     try:
         check_lr_scale(cfg.optim.lr_scale, list(method.param_groups()), cfg.method.name)
     except ValueError as err:

@@ -118,8 +118,9 @@ class _ShallowClassifier(ClassifierMixin, BaseEstimator):
             [Domain(to_tensor(X_target), None, "target")],
             num_classes=len(self.classes_),
         )
-        torch.manual_seed(self.random_state)
-        self.method_ = self._method(X.shape[1], len(self.classes_))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.random_state)
+            self.method_ = self._method(X.shape[1], len(self.classes_))
         optim, spec = self._specs()
         Trainer(optimizer=optim, seed=self.random_state, spec=spec).fit(self.method_, data)
         self.method_.eval()

@@ -89,8 +89,11 @@ class Trainer:
     optimizer : OptimizerSpec, optional
         Optimiser and learning-rate schedule, one optimiser per parameter group of the method.
     seed : int
-        Seeds the weights' initialisation (via :func:`Fabric.seed_everything`), dropout and the
-        batch order; the same seed gives the same result on CPU, also across a resume.
+        Seeds dropout (and any other random op in a training step) and the batch order; the
+        same seed gives the same result on CPU, also across a resume. Training draws from its
+        own fork of torch's random state, so the caller's global state is left as it was. The
+        weights are initialised where the method is built (:func:`unshift.build.build_method`
+        seeds them from the run's seed).
     run_dir : path, optional
         Where metrics, checkpoints and ``final.json`` go; nothing is written without it.
     spec : TrainerSpec, optional
@@ -188,6 +191,14 @@ class Trainer:
         With ``resume=True`` the run continues from ``run_dir``'s last checkpoint and ends with
         the same metrics as an uninterrupted run (CPU, same seed).
         """
+        self._launch()
+        device = self.fabric.device
+        accelerated = [device] if device.type != "cpu" else []
+        with torch.random.fork_rng(devices=accelerated, device_type=device.type):
+            torch.manual_seed(self.seed)
+            return self._fit(method, data, resume)
+
+    def _fit(self, method: Method, data: TaskData, resume: bool) -> dict[str, Any]:
         if method.num_domains != data.num_domains:
             raise DataError(
                 f"the method was built for {method.num_domains} domains but the data has "
@@ -195,9 +206,7 @@ class Trainer:
             )
         if resume and self.run is None:
             raise ValueError("resume=True needs a run_dir")
-        self._launch()
         fabric = self.fabric
-        fabric.seed_everything(self.seed, verbose=False)
         if self.memory_format is torch.channels_last:
             method.to(memory_format=torch.channels_last)
         groups = method.param_groups()

@@ -3,7 +3,7 @@
 Phase 1 (``pretrain_steps`` steps): source encoder ``M_s`` and classifier ``C`` learn from
 labelled source data. Phase 2: the target encoder ``M_t`` starts as a copy of ``M_s`` (untied
 weights); ``M_s`` and ``C`` are frozen; each training step runs ``k_d`` steps of the
-discriminator ``D`` (source features = domain 1, target features = domain 0), then ``k_g``
+discriminator ``D`` (source features = domain 0, target features = domain 1), then ``k_g``
 steps of ``M_t`` with the mapping objective (``gan``, ``minimax`` or ``confusion``). The first
 ``M_t`` step sees the batch of the last discriminator step (as in the authors' code, where both
 updates share one batch) and reuses its ``M_t`` forward pass, scored by the updated ``D``.
@@ -22,7 +22,12 @@ from torch import Tensor, nn
 from unshift.data.domains import TaskData
 from unshift.errors import ConfigError
 from unshift.log_keys import DOMAIN_ACC, DOMAIN_LOSS, MAPPING_LOSS
-from unshift.losses import MAPPING_OBJECTIVES, adda_discriminator_loss, adda_mapping_loss
+from unshift.losses import (
+    MAPPING_OBJECTIVES,
+    adda_discriminator_loss,
+    adda_mapping_loss,
+    domain_accuracy,
+)
 from unshift.methods.base import (
     DiscriminatorConfig,
     Logs,
@@ -41,8 +46,9 @@ ADAPT_AT = ("features", "logits")
 
 
 def _accuracy(d_src: Tensor, d_tgt: Tensor) -> Tensor:
-    right = torch.cat([(d_src.flatten() > 0), (d_tgt.flatten() <= 0)])
-    return right.float().mean()
+    """The discriminator's accuracy on a source and a target batch of logits ``(B, 1)``."""
+    ids = torch.cat([d_src.new_zeros(len(d_src)), d_tgt.new_ones(len(d_tgt))]).long()
+    return domain_accuracy(torch.cat([d_src, d_tgt]), ids)
 
 
 def _whole_network(networks: Networks, data: TaskData) -> Networks:
@@ -239,7 +245,7 @@ class ADDA(Method):
         self.label_head.eval()
 
     def discriminator_step(self, sources: Sources, targets: Targets) -> StepResult:
-        """``D`` learns to tell ``M_s(x_s)`` (domain 1) from ``M_t(x_t)`` (domain 0)."""
+        """``D`` learns to tell ``M_s(x_s)`` (domain 0) from ``M_t(x_t)`` (domain 1)."""
         self._phase_two()
         with torch.no_grad():
             f_s = self.feature_extractor(cat([x for x, _ in sources])).flatten(1)

@@ -16,7 +16,6 @@ from torch import Tensor, nn
 
 from unshift.data.domains import TaskData
 from unshift.log_keys import COEFF, DOMAIN_ACC, DOMAIN_LOSS, LABEL_LOSS
-from unshift.losses import AdversarialLoss
 from unshift.methods.base import (
     JOINT,
     DiscriminatorConfig,
@@ -29,6 +28,7 @@ from unshift.methods.base import (
     cat,
 )
 from unshift.models.networks import Networks
+from unshift.nn import AdversarialLoss
 from unshift.registry import METHODS, FieldError, SectionConfig, require
 from unshift.schedules import DannLambda, schedule_from_config
 
@@ -160,7 +160,7 @@ class DANN(Method):
         logs: Logs = {
             LABEL_LOSS: label.detach(),
             DOMAIN_LOSS: dom.detach(),
-            COEFF: self.adversarial.last_coeff,
+            COEFF: self.adversarial.grl.coeff_tensor(),
             DOMAIN_ACC: self.adversarial.last_accuracy,
         }
         return label + dom, logs
