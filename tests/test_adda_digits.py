@@ -18,10 +18,13 @@ from unshift.config import load_config
 
 from .conftest import CONFIGS, SHARED_DATA
 
-pytestmark = pytest.mark.skipif(
-    not (SHARED_DATA / "mnist").is_dir() or not (SHARED_DATA / "usps").is_dir(),
-    reason=f"MNIST and USPS not found under {SHARED_DATA} (set UNSHIFT_SHARED_DATA)",
-)
+pytestmark = [
+    pytest.mark.slow,  # an accuracy check: `make test` runs it, `make test-fast` skips it
+    pytest.mark.skipif(
+        not (SHARED_DATA / "mnist").is_dir() or not (SHARED_DATA / "usps").is_dir(),
+        reason=f"MNIST and USPS not found under {SHARED_DATA} (set UNSHIFT_SHARED_DATA)",
+    ),
+]
 SMALL = [
     f"data.root={SHARED_DATA}",
     "data.max_train=4000",

@@ -2,6 +2,7 @@ import json
 
 import pytest
 import torch
+import yaml
 
 from unshift.build import build_method
 from unshift.cli import main
@@ -193,3 +194,24 @@ def test_a_bad_value_names_its_dotted_key(override, message):
     with pytest.raises(ConfigError) as caught:
         load_config(DANN, [override])
     assert message in str(caught.value)
+
+
+NEEDS = {
+    "digits": ["data.root=/data"],
+    "captcha": ["data.fonts=/fonts"],
+    "features": ["data.source=s.svmlight", "data.target=t.svmlight"],
+}
+
+
+@pytest.mark.parametrize(
+    "path", sorted(CONFIGS.rglob("*.yaml")), ids=lambda p: str(p.relative_to(CONFIGS))
+)
+def test_every_shipped_config_loads_unchanged_and_round_trips(path, tmp_path):
+    needs = next((v for k, v in NEEDS.items() if k in str(path.relative_to(CONFIGS))), [])
+    cfg = load_config(path, needs)
+    written = tmp_path / "config.yaml"
+    written.write_text(to_yaml(cfg))
+    assert load_config(written) == cfg
+    raw = yaml.safe_load(path.read_text())
+    for section in ("data", "model", "method"):
+        assert getattr(cfg, section).name == raw[section]["name"]

@@ -20,10 +20,13 @@ from unshift.data.mnist_m import blend, load_photos
 
 from .conftest import CONFIGS, SHARED_DATA
 
-pytestmark = pytest.mark.skipif(
-    not (SHARED_DATA / "mnist").is_dir() or not (SHARED_DATA / "photos").is_dir(),
-    reason=f"MNIST and photos not found under {SHARED_DATA} (set UNSHIFT_SHARED_DATA)",
-)
+pytestmark = [
+    pytest.mark.slow,  # an accuracy check: `make test` runs it, `make test-fast` skips it
+    pytest.mark.skipif(
+        not (SHARED_DATA / "mnist").is_dir() or not (SHARED_DATA / "photos").is_dir(),
+        reason=f"MNIST and photos not found under {SHARED_DATA} (set UNSHIFT_SHARED_DATA)",
+    ),
+]
 N_TRAIN, N_TEST, STEPS = 6000, 2000, 600
 
 

@@ -6,11 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 WORKER = Path(__file__).resolve().parent / "ddp_worker.py"
 
 
+@pytest.mark.slow  # two processes: `make test-fast` skips it
 def test_two_process_ddp_dann(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(

@@ -153,6 +153,7 @@ def test_fit_arrays_mask_labels_to_sources():
         uk.dann_fit_arrays([(xs, ys)], [np.zeros((2, 3))])
 
 
+@pytest.mark.slow
 def test_keras_dann_beats_source_only_on_moons():
     spec = importlib.util.spec_from_file_location("keras_dann", EXAMPLE)
     example = importlib.util.module_from_spec(spec)

@@ -14,6 +14,8 @@ from unshift.run import run
 
 from .conftest import CONFIGS
 
+pytestmark = pytest.mark.slow  # an accuracy check: `make test` runs it, `make test-fast` skips it
+
 
 def target_accuracy(config: str, seed: int) -> float:
     cfg = load_config(CONFIGS / "moons" / config, [f"seed={seed}", "trainer.progress_bar=false"])

@@ -74,6 +74,7 @@ def test_errors_are_clear():
         fitted.predict(np.ones((4, 3)))
 
 
+@pytest.mark.slow
 def test_dann_beats_source_only_on_shifted_moons_over_seeds():
     params = {"hidden": (64, 64), "activation": "tanh", "lr": 0.1, "max_steps": 3000}
     gains = []

@@ -25,23 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from unshift.errors import FieldError, require
+
 T = TypeVar("T")
-
-
-class FieldError(ValueError):
-    """A bad value for one field of a config dataclass; ``key`` names the field (dotted for
-    nested ones, e.g. ``discriminator.dropout``)."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key} {message}")
-        self.key = key
-        self.message = message
-
-
-def require(ok: bool, key: str, message: str) -> None:
-    """Raise :class:`FieldError` ``(key, message)`` unless ``ok``."""
-    if not ok:
-        raise FieldError(key, message)
 
 
 @dataclass
@@ -119,3 +105,15 @@ class Registry(Generic[T]):
 METHODS: Registry[Any] = Registry("method", "unshift.methods")
 MODELS: Registry[Any] = Registry("model", "unshift.models")
 DATASETS: Registry[Any] = Registry("dataset", "unshift.data")
+
+
+__all__ = [
+    "DATASETS",
+    "METHODS",
+    "MODELS",
+    "Entry",
+    "FieldError",
+    "Registry",
+    "SectionConfig",
+    "require",
+]

@@ -28,9 +28,9 @@ from torch import Tensor, nn
 from unshift.data.domains import TaskData
 from unshift.log_keys import LABEL_LOSS
 from unshift.models.networks import Networks
-from unshift.nn.discriminator import DomainDiscriminator
+from unshift.nn.discriminator import DomainDiscriminator, check_discriminator
 from unshift.nn.heads import Logits, label_loss
-from unshift.registry import SectionConfig, require
+from unshift.registry import SectionConfig
 
 Sources = list[tuple[Tensor, Tensor]]
 Targets = list[Tensor]
@@ -69,10 +69,7 @@ class DiscriminatorConfig:
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        require(
-            all(h >= 1 for h in self.hidden), "hidden", f"widths must be >= 1; got {self.hidden}"
-        )
-        require(0 <= self.dropout < 1, "dropout", f"must lie in [0, 1); got {self.dropout}")
+        check_discriminator(self.hidden, self.dropout)
 
     def build(self, in_features: int, num_domains: int = 2) -> DomainDiscriminator:
         """The discriminator on ``in_features``-wide inputs for ``num_domains`` domains."""

@@ -9,11 +9,23 @@ import torch
 from torch import nn
 
 from unshift.data.domains import TaskData
+from unshift.errors import require
 from unshift.models.networks import Networks
 from unshift.nn import MultiOutputHead
-from unshift.registry import MODELS, SectionConfig, require
+from unshift.registry import MODELS, SectionConfig
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+
+
+def check_mlp(hidden: Sequence[int], activation: str) -> None:
+    """The rules on :func:`mlp`'s arguments, raising :class:`~unshift.errors.FieldError`."""
+    require(len(hidden) >= 1, "hidden", "needs at least one width (one hidden layer)")
+    require(all(h >= 1 for h in hidden), "hidden", f"widths must be >= 1; got {list(hidden)}")
+    require(
+        activation in ACTIVATIONS,
+        "activation",
+        f"must be one of {list(ACTIVATIONS)}; got {activation!r}",
+    )
 
 
 def mlp(in_features: int, hidden: Sequence[int], activation: str = "relu") -> nn.Module:
@@ -22,10 +34,7 @@ def mlp(in_features: int, hidden: Sequence[int], activation: str = "relu") -> nn
     ``activation`` is one of ``relu``, ``tanh``, ``sigmoid``. Input ``(N, *)`` flattening to
     ``in_features``; output ``(N, hidden[-1])``.
     """
-    if not hidden:
-        raise ValueError("an MLP feature extractor needs at least one hidden layer")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
+    check_mlp(hidden, activation)
     layers: list[nn.Module] = [nn.Flatten()]
     width = in_features
     for h in hidden:
@@ -43,15 +52,7 @@ class MLPConfig(SectionConfig):
     activation: str = "relu"
 
     def __post_init__(self) -> None:
-        require(len(self.hidden) >= 1, "hidden", "needs at least one width")
-        require(
-            all(h >= 1 for h in self.hidden), "hidden", f"widths must be >= 1; got {self.hidden}"
-        )
-        require(
-            self.activation in ACTIVATIONS,
-            "activation",
-            f"must be one of {list(ACTIVATIONS)}; got {self.activation!r}",
-        )
+        check_mlp(self.hidden, self.activation)
 
 
 @MODELS.register("mlp", MLPConfig)

@@ -6,6 +6,15 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from unshift.errors import require
+
+
+def check_discriminator(hidden: Sequence[int], dropout: float) -> None:
+    """The rules on :class:`DomainDiscriminator`'s hidden widths and dropout, raising
+    :class:`~unshift.errors.FieldError` (a ``ValueError``) naming the argument."""
+    require(all(h >= 1 for h in hidden), "hidden", f"widths must be >= 1; got {list(hidden)}")
+    require(0.0 <= dropout < 1.0, "dropout", f"must lie in [0, 1); got {dropout}")
+
 
 class DomainDiscriminator(nn.Module):
     """MLP ``G_d`` that predicts which domain a feature vector comes from.
@@ -46,8 +55,7 @@ class DomainDiscriminator(nn.Module):
             raise ValueError(f"in_features must be >= 1; got {in_features}")
         if num_domains < 2:
             raise ValueError(f"num_domains must be >= 2; got {num_domains}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1); got {dropout}")
+        check_discriminator(hidden, dropout)
         self.in_features = in_features
         self.num_domains = num_domains
         layers: list[nn.Module] = []
