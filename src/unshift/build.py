@@ -7,6 +7,8 @@ entry, which builds itself from its own config dataclass.
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import json
 from pathlib import Path
 
 import torch
@@ -20,10 +22,18 @@ from unshift.runs import RunDir
 from unshift.trainer import Trainer, check_lr_scale
 
 
-def build_data(cfg: RunConfig) -> TaskData:
+def build_data(cfg: RunConfig, test_only: bool = False) -> TaskData:
     """The task the config names, with sources swapped for labelled target data for a method
-    that trains on the target (``target_only``)."""
-    data = DATASETS.get(cfg.data.name).target(cfg.data, cfg.seed)
+    that trains on the target (``target_only``).
+
+    ``test_only=True`` asks a dataset that can (its builder takes ``test_only``) to skip its
+    training splits: the test sets then stand in for them (for evaluating a trained model).
+    """
+    build = DATASETS.get(cfg.data.name).target
+    if test_only and "test_only" in inspect.signature(build).parameters:
+        data = build(cfg.data, cfg.seed, test_only=True)
+    else:
+        data = build(cfg.data, cfg.seed)
     if METHODS.get(cfg.method.name).target.trains_on_target:
         if any(t.y is None for t in data.targets):
             raise DataError(f"method {cfg.method.name} needs labelled target training data")
@@ -63,11 +73,19 @@ def build_trainer(cfg: RunConfig, run_dir: str | Path | None) -> Trainer:
 
 
 def load_run(run_dir: str | Path) -> tuple[RunConfig, TaskData, Method]:
-    """The config, data and trained method of a finished (or checkpointed) run, on CPU."""
+    """The config, test data and trained method of a finished (or checkpointed) run, on CPU.
+
+    The networks are sized from the run's ``task.json``, so the training data are read only
+    where the dataset cannot load its test splits alone (see :func:`build_data`).
+    """
     run = RunDir(run_dir).require(checkpoint=True)
     cfg = load_config(run.config)
-    data = build_data(cfg)
-    method = build_method(cfg, data)
+    if run.task.exists():
+        data = build_data(cfg, test_only=True)
+        method = build_method(cfg, TaskData.placeholder(json.loads(run.task.read_text())))
+    else:  # a run directory written before task.json existed
+        data = build_data(cfg)
+        method = build_method(cfg, data)
     try:
         state = torch.load(run.checkpoint, map_location="cpu", weights_only=True)
         method.load_state_dict(state["model"])

@@ -18,7 +18,7 @@ from unshift.config import RunConfig, to_yaml
 from unshift.data.domains import TaskData
 from unshift.eval.metrics import predict_labels
 from unshift.methods import Method
-from unshift.runs import RunDir, atomic_write
+from unshift.runs import RunDir, atomic_write, write_json
 
 PREDICTIONS = "target_test_predictions.csv"
 
@@ -69,6 +69,7 @@ def run(
         assert run_dir is not None
         RunDir(run_dir).create()
         atomic_write(RunDir(run_dir).config, lambda tmp: tmp.write_text(to_yaml(cfg)))
+        write_json(RunDir(run_dir).task, data.shape_info())
     final = trainer.fit(method, data, resume=resume)
     method.cpu().eval()
     if writer and run_dir is not None:

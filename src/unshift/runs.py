@@ -6,6 +6,7 @@
       config.yaml       the resolved config (written by the CLI)
       metrics.jsonl     one JSON object per logged step or evaluation
       checkpoints/last.ckpt   written atomically: temporary file, then rename
+      task.json         the sizes a network needs (sample shape, classes, domains)
       final.json        final metrics: target_acc, source_acc, steps, wall_s, seed, ...
       report.md         the report, with plots under plots/
 """
@@ -24,6 +25,7 @@ from unshift.errors import RunDirError
 CONFIG = "config.yaml"
 METRICS = "metrics.jsonl"
 FINAL = "final.json"
+TASK = "task.json"
 CHECKPOINT = Path("checkpoints") / "last.ckpt"
 
 
@@ -79,6 +81,10 @@ class RunDir:
     @property
     def final(self) -> Path:
         return self.path / FINAL
+
+    @property
+    def task(self) -> Path:
+        return self.path / TASK
 
     @property
     def checkpoint(self) -> Path:

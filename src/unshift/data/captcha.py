@@ -128,23 +128,26 @@ def captcha_task(
     seed: int = 0,
     length: int = 3,
     alphabet: str = DEFAULT_ALPHABET,
+    test_only: bool = False,
 ) -> TaskData:
     """Source and target captcha domains; train and test sets drawn with different seeds.
 
     The data depend on ``seed`` only through the data seed, so runs with different training
-    seeds can share the same data by passing the same ``seed`` here.
+    seeds can share the same data by passing the same ``seed`` here. ``test_only``: render
+    the test sets alone and let them stand in for the training sets.
     """
     options = {"length": length, "alphabet": alphabet}
 
     def domain(style: str, n: int, part: int, split: str) -> Domain:
         return captcha_domain(n, style, 4 * seed + part, font_dir, f"{style}/{split}", **options)
 
+    source_test, target_test = domain(source, n_test, 2, "test"), domain(target, n_test, 3, "test")
     return TaskData(
-        [domain(source, n_train, 0, "train")],
-        [domain(target, n_train, 1, "train")],
+        [source_test if test_only else domain(source, n_train, 0, "train")],
+        [target_test if test_only else domain(target, n_train, 1, "train")],
         num_classes=(len(alphabet),) * length,
-        source_test=domain(source, n_test, 2, "test"),
-        target_test=domain(target, n_test, 3, "test"),
+        source_test=source_test,
+        target_test=target_test,
         meta={"task": f"captcha {source} → {target}"},
     )
 
@@ -191,9 +194,10 @@ class CaptchaConfig(SectionConfig):
 
 
 @DATASETS.register("captcha", CaptchaConfig)
-def captcha_task_from_config(cfg: CaptchaConfig, seed: int) -> TaskData:
+def captcha_task_from_config(cfg: CaptchaConfig, seed: int, test_only: bool = False) -> TaskData:
     """:func:`captcha_task` as the config says (``seed``, the run's, is not used: the data
-    follow ``data_seed``)."""
+    follow ``data_seed``). With ``test_only`` the training sets are not rendered: the test
+    sets stand in for them."""
     assert cfg.fonts is not None
     data = captcha_task(
         cfg.fonts,
@@ -204,6 +208,7 @@ def captcha_task_from_config(cfg: CaptchaConfig, seed: int) -> TaskData:
         cfg.data_seed,
         cfg.length,
         cfg.alphabet,
+        test_only,
     )
     data.channel_norm = cfg.image_norm == "per_channel"
     return data

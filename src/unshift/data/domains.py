@@ -100,6 +100,37 @@ class TaskData:
     def num_domains(self) -> int:
         return len(self.sources) + len(self.targets)
 
+    def shape_info(self) -> dict:
+        """What sizes a network for this task (JSON-safe): sample shape, classes, domains."""
+        return {
+            "input_shape": list(self.input_shape),
+            "num_classes": self.num_classes
+            if isinstance(self.num_classes, int)
+            else list(self.num_classes),
+            "num_sources": len(self.sources),
+            "num_targets": len(self.targets),
+            "channel_norm": self.channel_norm,
+        }
+
+    @classmethod
+    def placeholder(cls, info: dict) -> TaskData:
+        """A task of one all-zero sample per domain with the sizes of :meth:`shape_info`: enough
+        to build a network whose weights are then loaded, without reading any data."""
+        shape, classes = tuple(info["input_shape"]), info["num_classes"]
+        labels = torch.zeros(
+            (1,) if isinstance(classes, int) else (1, len(classes)), dtype=torch.long
+        )
+
+        def domain(name: str) -> Domain:
+            return Domain(torch.zeros((1, *shape)), labels, name)
+
+        return cls(
+            [domain(f"source {i}") for i in range(info["num_sources"])],
+            [domain(f"target {i}") for i in range(info["num_targets"])],
+            classes if isinstance(classes, int) else tuple(classes),
+            channel_norm=info["channel_norm"],
+        )
+
 
 def check_domain(
     domain: Domain,

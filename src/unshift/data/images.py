@@ -213,8 +213,9 @@ class DigitsConfig(SectionConfig):
 
 
 @DATASETS.register("digits", DigitsConfig)
-def digit_task(cfg: DigitsConfig, seed: int) -> TaskData:
-    """The digit task the config names (``seed`` unused: the files fix the data)."""
+def digit_task(cfg: DigitsConfig, seed: int, test_only: bool = False) -> TaskData:
+    """The digit task the config names (``seed`` unused: the files fix the data). With
+    ``test_only`` the training splits are not read: the test sets stand in for them."""
 
     def load(name: str, split: str, limit: int | None) -> Domain:
         directory = cfg.dirs.get(name) or str(Path(cfg.root or ".") / name)
@@ -223,12 +224,14 @@ def digit_task(cfg: DigitsConfig, seed: int) -> TaskData:
             domain = Domain(domain.x[:limit], domain.y[:limit], domain.name)  # type: ignore[index]
         return domain
 
+    source_test = load(cfg.source, "test", cfg.max_test)
+    target_test = load(cfg.target, "test", cfg.max_test)
     return TaskData(
-        [load(cfg.source, "train", cfg.max_train)],
-        [load(cfg.target, "train", cfg.max_train)],
+        [source_test if test_only else load(cfg.source, "train", cfg.max_train)],
+        [target_test if test_only else load(cfg.target, "train", cfg.max_train)],
         num_classes=10,
-        source_test=load(cfg.source, "test", cfg.max_test),
-        target_test=load(cfg.target, "test", cfg.max_test),
+        source_test=source_test,
+        target_test=target_test,
         meta={"task": f"{cfg.source} → {cfg.target}"},
         channel_norm=cfg.image_norm == "per_channel",
     )
