@@ -67,7 +67,6 @@ def run(
     writer = trainer.is_writer
     if writer and not resume:
         assert run_dir is not None
-        RunDir(run_dir).create()
         atomic_write(RunDir(run_dir).config, lambda tmp: tmp.write_text(to_yaml(cfg)))
         write_json(RunDir(run_dir).task, data.shape_info())
     final = trainer.fit(method, data, resume=resume)

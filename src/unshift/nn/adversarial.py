@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from unshift.losses import check_domains, domain_accuracy, per_sample_domain_loss
-from unshift.nn.discriminator import DomainDiscriminator
+from unshift.nn.discriminator import DomainDiscriminator, as_features
 from unshift.nn.grl import Coeff, GradientReversal
 from unshift.schedules import DannLambda
 
@@ -101,13 +101,7 @@ class AdversarialLoss(nn.Module):
         return math.nan if self.last_accuracy is None else float(self.last_accuracy)
 
     def _check_features(self, features: Tensor, what: str) -> Tensor:
-        if features.ndim > 2:
-            features = features.flatten(1)
-        if features.ndim != 2 or features.shape[1] != self.in_features:
-            raise ValueError(
-                f"AdversarialLoss expects {what} of shape (N, {self.in_features}); "
-                f"got {tuple(features.shape)}"
-            )
+        features = as_features(features, self.in_features, "AdversarialLoss", what)
         if features.shape[0] == 0:
             raise ValueError(f"AdversarialLoss got an empty batch of {what}")
         return features

@@ -9,6 +9,18 @@ from torch import Tensor, nn
 from unshift.errors import require
 
 
+def as_features(x: Tensor, in_features: int, owner: str, what: str = "features") -> Tensor:
+    """``x`` ``(N, *)`` flattened to ``(N, in_features)``; a ``ValueError`` naming ``owner``
+    and ``what`` if its width differs."""
+    if x.ndim > 2:
+        x = x.flatten(1)
+    if x.ndim != 2 or x.shape[1] != in_features:
+        raise ValueError(
+            f"{owner} expects {what} of shape (N, {in_features}); got {tuple(x.shape)}"
+        )
+    return x
+
+
 def check_discriminator(hidden: Sequence[int], dropout: float) -> None:
     """The rules on :class:`DomainDiscriminator`'s hidden widths and dropout, raising
     :class:`~unshift.errors.FieldError` (a ``ValueError``) naming the argument."""
@@ -81,11 +93,4 @@ class DomainDiscriminator(nn.Module):
         return 1 if self.num_domains == 2 else self.num_domains
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim > 2:
-            x = x.flatten(1)
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(
-                f"DomainDiscriminator expects features of shape (N, {self.in_features}); "
-                f"got {tuple(x.shape)}"
-            )
-        return self.net(x)
+        return self.net(as_features(x, self.in_features, "DomainDiscriminator"))
