@@ -26,6 +26,7 @@ RANKS = {
     "eval": 3,
     "methods": 4,
     "watchdog": 4,
+    "validators": 5,
     "config": 5,
     "trainer": 5,
     "build": 6,

@@ -1,0 +1,192 @@
+"""Label-free validators: scores of a trained model that read no target label.
+
+Every validator has one calling convention, ``score = validator(method, data)``: ``method`` a
+trained :class:`~unshift.methods.Method` (its ``predict`` and ``features``), ``data`` a
+:class:`ValidationData` (labelled held-out *source* validation data, unlabelled *target*
+inputs). Every score is **higher is better** (losses and entropies are negated), so that one
+ranking rule serves them all. :data:`VALIDATORS` maps names to them.
+
+References: Musgrave et al. 2021, "Unsupervised Domain Adaptation: A Reality Check"; Musgrave
+et al. 2022, "Three New Validators and a Large-Scale Benchmark Ranking for Unsupervised Domain
+Adaptation"; each function names its source.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from unshift.data.domains import Domain
+from unshift.errors import DataError
+from unshift.eval.metrics import batches
+from unshift.methods.base import Method
+
+MAX_SAMPLES = 2000
+"""Target inputs (and source validation inputs) a validator reads at most: a seeded subset."""
+
+
+@dataclass
+class ValidationData:
+    """What a validator may read: ``target`` inputs ``(N, *)`` (their labels, if any, are never
+    read) and, optionally, ``source_val`` ``(M, *)`` with labels ``(M,)``, held out of the
+    source training data. ``seed`` fixes the subsets drawn."""
+
+    target: Domain
+    source_val: Domain | None = None
+    seed: int = 0
+
+    def subset(self, domain: Domain) -> Tensor:
+        """At most :data:`MAX_SAMPLES` rows of ``domain.x`` (seeded)."""
+        if len(domain) <= MAX_SAMPLES:
+            return domain.x
+        gen = torch.Generator().manual_seed(self.seed)
+        return domain.x[torch.randperm(len(domain), generator=gen)[:MAX_SAMPLES]]
+
+    def labelled_source(self) -> Domain:
+        if self.source_val is None or self.source_val.y is None:
+            raise DataError(
+                "this validator reads labelled source validation data and there is none; hold "
+                "some out of the source training data (data.source_val_fraction)"
+            )
+        return self.source_val
+
+
+@torch.no_grad()
+def _outputs(method: Method, x: Tensor) -> tuple[Tensor, Tensor]:
+    """Features ``(N, F)`` and class probabilities ``(N, C)`` of ``method`` on ``x``."""
+    was_training = method.training
+    method.eval()
+    feats, probs = [], []
+    for b in batches(x):
+        f = method.features(b)
+        logits = method.label_head(f)
+        if isinstance(logits, tuple):
+            raise DataError("validators score single-output classifiers")
+        feats.append(f.float().cpu())
+        probs.append(torch.softmax(logits.float(), dim=1).cpu())
+    method.train(was_training)
+    return torch.cat(feats), torch.cat(probs)
+
+
+def _entropy(p: Tensor) -> Tensor:
+    """Row-wise entropy ``-Σ p log p`` in nats."""
+    return -(p * p.clamp_min(1e-12).log()).sum(-1)
+
+
+def source_val_accuracy(method: Method, data: ValidationData) -> float:
+    """Accuracy on the held-out source validation data (reads: source validation labels).
+    The baseline of Musgrave et al. 2021/2022."""
+    source = data.labelled_source()
+    _, p = _outputs(method, source.x)
+    return float((p.argmax(1) == source.y.cpu()).float().mean())  # type: ignore[union-attr]
+
+
+def entropy(method: Method, data: ValidationData) -> float:
+    """``-mean_i H(p_i)`` over target predictions (reads: target inputs). Confident models
+    score high, including collapsed ones (Musgrave et al. 2021)."""
+    _, p = _outputs(method, data.subset(data.target))
+    return -float(_entropy(p).mean())
+
+
+def information_maximization(method: Method, data: ValidationData) -> float:
+    """IM: ``H(mean_i p_i) - mean_i H(p_i)`` over target predictions (reads: target inputs):
+    confident *and* class-balanced predictions score high (Shi & Sha 2012; Musgrave 2021)."""
+    _, p = _outputs(method, data.subset(data.target))
+    return float(_entropy(p.mean(0)) - _entropy(p).mean())
+
+
+def batch_nuclear_norm(method: Method, data: ValidationData) -> float:
+    """BNM: ``‖P‖_* / N`` for the target softmax matrix ``P`` ``(N, C)`` (reads: target inputs;
+    Cui et al. 2020). High for confident and diverse predictions."""
+    _, p = _outputs(method, data.subset(data.target))
+    return float(torch.linalg.matrix_norm(p.double(), ord="nuc") / len(p))
+
+
+def soft_neighborhood_density(
+    method: Method, data: ValidationData, temperature: float = 0.05
+) -> float:
+    """SND (Saito et al. 2021): the mean entropy of each target sample's softmax similarity
+    ``softmax_j(p̂_i · p̂_j / τ)`` to the other samples (``p̂`` the L2-normalised predictions,
+    ``τ = 0.05``, self excluded). Reads: target inputs. High when neighbourhoods are dense."""
+    _, p = _outputs(method, data.subset(data.target))
+    p = torch.nn.functional.normalize(p.double(), dim=1)
+    sim = p @ p.T / temperature
+    sim.fill_diagonal_(-math.inf)
+    return float(_entropy(torch.softmax(sim, dim=1)).mean())
+
+
+def _domain_ratio(f_src: np.ndarray, f_tgt: np.ndarray, seed: int) -> np.ndarray:
+    """Density ratio ``p_t(x) / p_s(x)`` at each source sample, from a logistic-regression
+    domain classifier on the features (class priors corrected)."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.concatenate([f_src, f_tgt])
+    d = np.r_[np.zeros(len(f_src)), np.ones(len(f_tgt))]
+    clf = LogisticRegression(max_iter=1000, random_state=seed).fit(x, d)
+    p = np.clip(clf.predict_proba(f_src)[:, 1], 1e-6, 1 - 1e-6)
+    return p / (1 - p) * len(f_src) / len(f_tgt)
+
+
+def dev_risk(loss: np.ndarray, weights: np.ndarray) -> float:
+    """The DEV estimate of the target risk from per-sample source validation losses and their
+    importance weights: ``mean(w l) + η mean(w) - η`` with the control variate
+    ``η = -Cov(w l, w) / Var(w)`` (You et al. 2019, eq. 5–6; ``η = 0`` when ``w`` is constant)."""
+    weighted = weights * loss
+    var = float(np.var(weights, ddof=1)) if len(weights) > 1 else 0.0
+    eta = -float(np.cov(weighted, weights, ddof=1)[0, 1]) / var if var > 0 else 0.0
+    return float(weighted.mean() + eta * weights.mean() - eta)
+
+
+def _dev(method: Method, data: ValidationData, normalize: bool) -> float:
+    source = data.labelled_source()
+    f_s, p_s = _outputs(method, source.x)
+    f_t, _ = _outputs(method, data.subset(data.target))
+    w = _domain_ratio(f_s.numpy(), f_t.numpy(), data.seed)
+    if normalize:
+        w = w / w.max()
+    y = source.y.cpu().numpy()  # type: ignore[union-attr]
+    loss = -np.log(np.clip(p_s.numpy()[np.arange(len(y)), y], 1e-12, None))
+    return -dev_risk(loss, w)
+
+
+def deep_embedded_validation(method: Method, data: ValidationData) -> float:
+    """DEV (You et al. 2019): ``-(mean(w l) + η mean(w) - η)``, the negated importance-weighted
+    source validation loss ``l`` (cross-entropy, nats) with ``w`` the target/source density
+    ratio of a domain classifier on the features and the control variate
+    ``η = -Cov(w l, w) / Var(w)``. Reads: source validation labels, target inputs."""
+    return _dev(method, data, normalize=False)
+
+
+def deep_embedded_validation_normalized(method: Method, data: ValidationData) -> float:
+    """DEVN (Musgrave et al. 2022): DEV with the weights divided by their maximum."""
+    return _dev(method, data, normalize=True)
+
+
+def class_ami(method: Method, data: ValidationData) -> float:
+    """ClassAMI (Musgrave et al. 2022): adjusted mutual information between k-means clusters
+    of the target features (``k`` = number of classes) and the predicted classes. Reads:
+    target inputs."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_mutual_info_score
+
+    f, p = _outputs(method, data.subset(data.target))
+    clusters = KMeans(p.shape[1], n_init=10, random_state=data.seed).fit_predict(f.numpy())
+    return float(adjusted_mutual_info_score(clusters, p.argmax(1).numpy()))
+
+
+VALIDATORS: dict[str, Callable[[Method, ValidationData], float]] = {
+    "source_val_acc": source_val_accuracy,
+    "entropy": entropy,
+    "im": information_maximization,
+    "bnm": batch_nuclear_norm,
+    "snd": soft_neighborhood_density,
+    "dev": deep_embedded_validation,
+    "devn": deep_embedded_validation_normalized,
+    "class_ami": class_ami,
+}
+"""Every validator by name; all higher-is-better."""

@@ -1,0 +1,132 @@
+"""Every validator against a value computed by hand, and against the behaviour it promises."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from unshift.data.domains import Domain
+from unshift.errors import DataError
+from unshift.methods.base import Method
+from unshift.validators import (
+    VALIDATORS,
+    ValidationData,
+    batch_nuclear_norm,
+    class_ami,
+    deep_embedded_validation,
+    deep_embedded_validation_normalized,
+    dev_risk,
+    entropy,
+    information_maximization,
+    soft_neighborhood_density,
+    source_val_accuracy,
+)
+
+
+class Fixed(Method):
+    """Inputs are the class logits: features = inputs, an identity head."""
+
+    def __init__(self) -> None:
+        super().__init__(nn.Identity(), nn.Identity())
+
+
+LOGITS = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+
+
+def softmax_rows(rows):
+    out = []
+    for r in rows:
+        e = [math.exp(v) for v in r]
+        out.append([v / sum(e) for v in e])
+    return out
+
+
+def h(p):
+    return -sum(v * math.log(v) for v in p if v > 0)
+
+
+P = softmax_rows(LOGITS.tolist())
+TARGET = ValidationData(Domain(LOGITS))
+
+
+def test_entropy_im_and_bnm_by_hand():
+    assert entropy(Fixed(), TARGET) == pytest.approx(-sum(h(p) for p in P) / 3, rel=1e-6)
+    mean = [sum(p[c] for p in P) / 3 for c in range(2)]
+    im = h(mean) - sum(h(p) for p in P) / 3
+    assert information_maximization(Fixed(), TARGET) == pytest.approx(im, rel=1e-6)
+    nuclear = np.linalg.svd(np.array(P), compute_uv=False).sum()
+    assert batch_nuclear_norm(Fixed(), TARGET) == pytest.approx(nuclear / 3, rel=1e-6)
+
+
+def test_snd_by_hand():
+    unit = [[v / math.sqrt(sum(x * x for x in p)) for v in p] for p in P]
+    total = 0.0
+    for i in range(3):
+        others = [j for j in range(3) if j != i]
+        sims = [sum(a * b for a, b in zip(unit[i], unit[j], strict=True)) / 0.05 for j in others]
+        e = [math.exp(s - max(sims)) for s in sims]
+        total += h([v / sum(e) for v in e])
+    assert soft_neighborhood_density(Fixed(), TARGET) == pytest.approx(total / 3, rel=1e-6)
+
+
+def test_source_val_accuracy_by_hand_and_needs_labels():
+    data = ValidationData(Domain(LOGITS), Domain(LOGITS, torch.tensor([0, 1, 1])))
+    assert source_val_accuracy(Fixed(), data) == pytest.approx(2 / 3)  # [1, 1] argmax is 0
+    with pytest.raises(DataError, match="labelled source validation data"):
+        source_val_accuracy(Fixed(), TARGET)
+
+
+def test_dev_risk_formula_by_hand():
+    loss, w = np.array([1.0, 2.0, 4.0]), np.array([0.5, 1.0, 1.5])
+    wl = w * loss
+    eta = -np.cov(wl, w)[0, 1] / np.var(w, ddof=1)
+    assert dev_risk(loss, w) == pytest.approx(wl.mean() + eta * w.mean() - eta)
+    assert dev_risk(loss, np.ones(3)) == pytest.approx(loss.mean())  # constant w: η = 0
+
+
+def _blobs(n, shift, seed):
+    gen = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 2
+    centre = (y[:, None] * 2 - 1) * torch.tensor([-2.0, 2.0])  # class 0 at (2, -2)
+    x = torch.randn(n, 2, generator=gen) * 0.5 + centre + shift
+    return x, y
+
+
+def test_dev_weights_are_near_one_when_source_and_target_agree():
+    xs, ys = _blobs(400, 0.0, 0)
+    xt, _ = _blobs(400, 0.0, 1)
+    same = ValidationData(Domain(xt), Domain(xs, ys))
+    p = torch.softmax(xs, 1)
+    mean_loss = float(-p[torch.arange(400), ys].log().mean())
+    assert -deep_embedded_validation(Fixed(), same) == pytest.approx(mean_loss, rel=0.1)
+    xt_far, _ = _blobs(400, 3.0, 1)
+    assert -deep_embedded_validation_normalized(
+        Fixed(), ValidationData(Domain(xt_far), same.source_val)
+    ) != pytest.approx(mean_loss, rel=0.1)
+
+
+def test_confident_balanced_classifiers_beat_collapsed_ones():
+    confident = torch.tensor([[3.0, 0.0], [0.0, 3.0]]).repeat(50, 1)
+    collapsed = torch.tensor([[0.4, 0.0]]).repeat(100, 1)
+    for validator in (entropy, information_maximization, batch_nuclear_norm):
+        good = validator(Fixed(), ValidationData(Domain(confident)))
+        bad = validator(Fixed(), ValidationData(Domain(collapsed)))
+        assert good > bad, validator.__name__
+
+
+def test_class_ami_is_high_when_predictions_follow_the_clusters():
+    x, _ = _blobs(200, 0.0, 0)
+    noise = torch.randn(200, 2, generator=torch.Generator().manual_seed(1))
+    assert class_ami(Fixed(), ValidationData(Domain(x))) > 0.9
+    assert class_ami(Fixed(), ValidationData(Domain(noise))) < 0.5
+
+
+def test_every_validator_is_registered_and_never_reads_target_labels():
+    x, y = _blobs(60, 0.0, 0)
+    labelled_target = Domain(x, torch.full((60,), 7))  # labels out of range: unreadable
+    data = ValidationData(labelled_target, Domain(x, y))
+    scores = {name: fn(Fixed(), data) for name, fn in VALIDATORS.items()}
+    assert all(math.isfinite(v) for v in scores.values())
+    assert len(VALIDATORS) == 8
