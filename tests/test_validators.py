@@ -130,3 +130,24 @@ def test_every_validator_is_registered_and_never_reads_target_labels():
     scores = {name: fn(Fixed(), data) for name, fn in VALIDATORS.items()}
     assert all(math.isfinite(v) for v in scores.values())
     assert len(VALIDATORS) == 8
+
+
+def test_source_validation_data_is_held_out_of_training_and_fixed_across_seeds():
+    from unshift.build import build_data
+    from unshift.config import load_config
+    from unshift.errors import ConfigError
+
+    from .conftest import CONFIGS
+
+    cfg = load_config(CONFIGS / "moons/dann.yaml", ["data.source_val_fraction=0.2"])
+    data = build_data(cfg)
+    assert len(data.source_val) == 60 and len(data.sources[0]) == 240
+    train = {tuple(r) for r in data.sources[0].x.tolist()}
+    assert not train & {tuple(r) for r in data.source_val.x.tolist()}
+    val = ValidationData.from_task(data)
+    assert val.target.y is None and val.source_val is data.source_val
+    again = build_data(load_config(CONFIGS / "moons/dann.yaml", ["data.source_val_fraction=0.2"]))
+    assert torch.equal(again.source_val.x, data.source_val.x)
+    assert build_data(load_config(CONFIGS / "moons/dann.yaml")).source_val is None
+    with pytest.raises(ConfigError, match=r"'data\.source_val_fraction': must lie in \[0, 1\)"):
+        load_config(CONFIGS / "moons/dann.yaml", ["data.source_val_fraction=1.5"])

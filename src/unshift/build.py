@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from unshift.config import RunConfig, load_config
-from unshift.data.domains import TaskData, channel_stats
+from unshift.data.domains import TaskData, channel_stats, hold_out
 from unshift.errors import ConfigError, DataError, RunDirError
 from unshift.methods import Method
 from unshift.registry import DATASETS, METHODS, MODELS, FieldError
@@ -34,6 +34,9 @@ def build_data(cfg: RunConfig, test_only: bool = False) -> TaskData:
         data = build(cfg.data, cfg.seed, test_only=True)
     else:
         data = build(cfg.data, cfg.seed)
+        fraction = getattr(cfg.data, "source_val_fraction", 0.0)
+        if fraction > 0:
+            data = hold_out(data, fraction, cfg.data.source_val_seed)
     if METHODS.get(cfg.method.name).target.trains_on_target:
         if any(t.y is None for t in data.targets):
             raise DataError(f"method {cfg.method.name} needs labelled target training data")

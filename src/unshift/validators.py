@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from unshift.data.domains import Domain
+from unshift.data.domains import Domain, TaskData
 from unshift.errors import DataError
 from unshift.eval.metrics import batches
 from unshift.methods.base import Method
@@ -39,6 +39,13 @@ class ValidationData:
     target: Domain
     source_val: Domain | None = None
     seed: int = 0
+
+    @classmethod
+    def from_task(cls, data: TaskData, seed: int = 0) -> ValidationData:
+        """The first target training set (its labels dropped) and the task's held-out source
+        validation data (:func:`~unshift.data.domains.hold_out`)."""
+        target = data.targets[0]
+        return cls(Domain(target.x, None, target.name), data.source_val, seed)
 
     def subset(self, domain: Domain) -> Tensor:
         """At most :data:`MAX_SAMPLES` rows of ``domain.x`` (seeded)."""

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from unshift.data.domains import Domain, TaskData
+from unshift.data.domains import DatasetConfig, Domain, TaskData
 from unshift.errors import DataError
-from unshift.registry import DATASETS, SectionConfig, require
+from unshift.registry import DATASETS, require
 
 STYLES = ("plain", "noisy")
 DEFAULT_ALPHABET = "0123456789"
@@ -156,7 +156,7 @@ IMAGE_NORMS = ("none", "per_channel")
 
 
 @dataclass
-class CaptchaConfig(SectionConfig):
+class CaptchaConfig(DatasetConfig):
     """``data: {name: captcha}``: codes of ``length`` characters from ``alphabet``; ``source``
     and ``target`` name styles (:data:`STYLES`); fonts from the directory ``fonts``;
     ``n_train``/``n_test`` images per domain drawn from ``data_seed`` (the training seed leaves
@@ -174,6 +174,7 @@ class CaptchaConfig(SectionConfig):
     image_norm: str = "none"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for role in ("source", "target"):
             value = getattr(self, role)
             require(value in STYLES, role, f"must be one of {list(STYLES)}; got {value!r}")

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from unshift.errors import DataError
+from unshift.errors import DataError, require
+from unshift.registry import SectionConfig
 
 
 def as_float(x: Tensor) -> Tensor:
@@ -50,7 +51,8 @@ class TaskData:
     ``num_classes`` is the number of classes (labels ``(N,)`` lie in ``[0, num_classes)``), or
     for several outputs a tuple of class counts, one per output (labels ``(N, L)``, column
     ``i`` in ``[0, num_classes[i])``). ``channel_norm`` asks the network to standardise each
-    image channel by :func:`channel_stats` in its first layer.
+    image channel by :func:`channel_stats` in its first layer. ``source_val``: labelled source
+    samples held out of the source training sets (:func:`hold_out`), never trained on.
     """
 
     sources: list[Domain]
@@ -60,6 +62,7 @@ class TaskData:
     target_test: Domain | None = None
     meta: dict = field(default_factory=dict)
     channel_norm: bool = False
+    source_val: Domain | None = None
 
     def __post_init__(self) -> None:
         if not self.sources:
@@ -83,6 +86,8 @@ class TaskData:
             named.append((f"source test '{self.source_test.name}'", self.source_test))
         if self.target_test is not None:
             named.append((f"target test '{self.target_test.name}'", self.target_test))
+        if self.source_val is not None:
+            named.append((f"source validation '{self.source_val.name}'", self.source_val))
         return named
 
     @property
@@ -211,3 +216,42 @@ def channel_stats(data: TaskData, per_domain: int = 10000) -> tuple[list[float],
     pixels = torch.cat([as_float(d.x[:per_domain]) for d in data.sources + data.targets])
     mean, std = pixels.mean((0, 2, 3)), pixels.std((0, 2, 3)).clamp(min=1e-6)
     return mean.tolist(), std.tolist()
+
+
+@dataclass
+class DatasetConfig(SectionConfig):
+    """Base of the built-in datasets' configs. ``source_val_fraction``: the fraction of each
+    source training set held out as labelled source validation data (never trained on; read by
+    label-free validators), drawn with ``source_val_seed`` (fixed across training seeds, so that
+    runs that differ in their seed are scored on the same samples)."""
+
+    source_val_fraction: float = 0.0
+    source_val_seed: int = 0
+
+    def __post_init__(self) -> None:
+        require(
+            0.0 <= self.source_val_fraction < 1.0,
+            "source_val_fraction",
+            f"must lie in [0, 1); got {self.source_val_fraction}",
+        )
+
+
+def hold_out(data: TaskData, fraction: float, seed: int) -> TaskData:
+    """``data`` with ``fraction`` of each source training set (at least one sample, at least
+    one left) moved, seeded, into ``source_val``."""
+    kept, held = [], []
+    for i, domain in enumerate(data.sources):
+        gen = torch.Generator().manual_seed(seed * 1009 + i)
+        order = torch.randperm(len(domain), generator=gen)
+        n_val = min(max(1, round(fraction * len(domain))), len(domain) - 1)
+        val, train = order[:n_val].sort().values, order[n_val:].sort().values
+        y = domain.y
+        assert y is not None
+        kept.append(Domain(domain.x.index_select(0, train), y[train], domain.name))
+        held.append(Domain(domain.x.index_select(0, val), y[val], domain.name))
+    source_val = Domain(
+        torch.cat([d.x for d in held]),
+        torch.cat([d.y for d in held]),  # type: ignore[misc]
+        "+".join(d.name for d in held),
+    )
+    return dataclasses.replace(data, sources=kept, source_val=source_val)

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from unshift.data.domains import Domain, TaskData
+from unshift.data.domains import DatasetConfig, Domain, TaskData
 from unshift.errors import DataError
-from unshift.registry import DATASETS, SectionConfig, require
+from unshift.registry import DATASETS, require
 
 SPLITS = ("train", "test")
 DIGIT_DATASETS = ("mnist", "usps", "mnist_m")
@@ -167,7 +167,7 @@ def match_images(domain: Domain, channels: int, size: int) -> Domain:
 
 
 @dataclass
-class DigitsConfig(SectionConfig):
+class DigitsConfig(DatasetConfig):
     """``data: {name: digits}``: ``source`` and ``target`` name datasets
     (:data:`DIGIT_DATASETS`) read from ``root/<name>`` (or the directory ``dirs[<name>]``),
     their train splits for training and test splits for testing, matched to ``channels``
@@ -188,6 +188,7 @@ class DigitsConfig(SectionConfig):
     image_norm: str = "none"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         names = [getattr(self, role) for role in ("source", "target")]
         for role, name in zip(("source", "target"), names, strict=True):
             require(

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from sklearn.datasets import make_moons
 
-from unshift.data.domains import Domain, TaskData, standardize
+from unshift.data.domains import DatasetConfig, Domain, TaskData, standardize
 from unshift.errors import DataError
-from unshift.registry import DATASETS, SectionConfig, require
+from unshift.registry import DATASETS, require
 
 
 def rotate(points: np.ndarray, angle: float, centre: np.ndarray) -> np.ndarray:
@@ -77,7 +77,7 @@ def rotated_moons(
 
 
 @dataclass
-class MoonsConfig(SectionConfig):
+class MoonsConfig(DatasetConfig):
     """``data: {name: moons}``: rotated two moons, ``angle`` in degrees, ``n_train``/``n_test``
     samples per domain, Gaussian ``noise``; ``standardize`` scales by the source training mean
     and deviation. Drawn from the run's seed."""
@@ -89,6 +89,7 @@ class MoonsConfig(SectionConfig):
     standardize: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         require(self.n_train >= 1, "n_train", f"must be >= 1; got {self.n_train}")
         require(self.n_test >= 1, "n_test", f"must be >= 1; got {self.n_test}")
         require(self.noise >= 0, "noise", f"must be >= 0; got {self.noise}")

@@ -26,9 +26,9 @@ import torch
 from scipy.io.matlab import MatReadError
 from torch import Tensor
 
-from unshift.data.domains import Domain, TaskData, standardize
+from unshift.data.domains import DatasetConfig, Domain, TaskData, standardize
 from unshift.errors import DataError
-from unshift.registry import DATASETS, SectionConfig, require
+from unshift.registry import DATASETS, require
 
 SVMLIGHT = (".svmlight", ".svm", ".libsvm")
 FORMATS = (*SVMLIGHT, ".npz", ".mat", ".csv")
@@ -180,7 +180,7 @@ TRANSFORMS = ("none", "log1p")
 
 
 @dataclass
-class FilesConfig(SectionConfig):
+class FilesConfig(DatasetConfig):
     """``data: {name: files}``: feature files (svmlight, .npz, .mat or .csv) at ``source`` and
     ``target`` and optional ``source_test`` / ``target_test``; a target file's labels are never
     trained on except by ``target_only``. ``n_features`` fixes the width of svmlight files,
@@ -198,6 +198,7 @@ class FilesConfig(SectionConfig):
     standardize: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for role in ("source", "target"):
             require(
                 getattr(self, role) is not None, role, "must name a feature file (data.name=files)"
