@@ -13,6 +13,7 @@ from unshift.data import rotated_moons
 from unshift.errors import TrainingDiverged
 from unshift.methods import DANN, SourceOnly
 from unshift.models import mlp
+from unshift.runs import RunDir
 from unshift.trainer import OptimizerSpec, Trainer
 
 from .conftest import CONFIGS
@@ -120,6 +121,7 @@ def test_diverging_run_exits_non_zero_from_the_command(tmp_path, capsys):
 
 def test_kill_9_then_resume_ends_bit_identical(tmp_path):
     args = ["--set", "trainer.steps=2000", "--set", "trainer.checkpoint_every=100"]
+    args += ["--set", "trainer.snapshot_every=250"]
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     proc = subprocess.Popen(
         [sys.executable, "-m", "unshift", "train", DANN_CFG, "--run-dir", str(killed), *args],
@@ -146,6 +148,13 @@ def test_kill_9_then_resume_ends_bit_identical(tmp_path):
     b = json.loads((killed / "final.json").read_text())
     assert without_timings(a) == without_timings(b)
     assert metrics_without_timings(straight) == metrics_without_timings(killed)
+    steps = list(range(250, 2001, 250))
+    assert RunDir(straight).snapshot_steps() == RunDir(killed).snapshot_steps() == steps
+    for step in steps:
+        kept = [torch.load(RunDir(d).snapshot(step), weights_only=True) for d in (straight, killed)]
+        assert all(torch.equal(kept[0][k], kept[1][k]) for k in kept[0])
+    last = torch.load(RunDir(killed).checkpoint, weights_only=True)["model"]
+    assert all(torch.equal(kept[1][k], last[k]) for k in kept[1])
 
 
 def test_alternating_updates_honour_k_d(tmp_path):

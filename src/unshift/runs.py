@@ -6,6 +6,7 @@
       config.yaml       the resolved config (written by the CLI)
       metrics.jsonl     one JSON object per logged step or evaluation
       checkpoints/last.ckpt   written atomically: temporary file, then rename
+      snapshots/step_<N>.pt   the model's weights at step N (trainer.snapshot_every), atomic
       task.json         the sizes a network needs (sample shape, classes, domains)
       final.json        final metrics: target_acc, source_acc, steps, wall_s, seed, ...
       report.md         the report, with plots under plots/
@@ -27,6 +28,7 @@ METRICS = "metrics.jsonl"
 FINAL = "final.json"
 TASK = "task.json"
 CHECKPOINT = Path("checkpoints") / "last.ckpt"
+SNAPSHOTS = "snapshots"
 
 
 def _clean(value: Any) -> Any:
@@ -89,6 +91,23 @@ class RunDir:
     @property
     def checkpoint(self) -> Path:
         return self.path / CHECKPOINT
+
+    def snapshot(self, step: int) -> Path:
+        """Where the weights at ``step`` are kept."""
+        return self.path / SNAPSHOTS / f"step_{step:08d}.pt"
+
+    def snapshot_steps(self) -> list[int]:
+        """The steps that have a snapshot, in order."""
+        folder = self.path / SNAPSHOTS
+        if not folder.is_dir():
+            return []
+        return sorted(int(p.stem.removeprefix("step_")) for p in folder.glob("step_*.pt"))
+
+    def write_snapshot(self, step: int, state: dict[str, Any]) -> None:
+        """Save ``state`` (a model's ``state_dict``) as the snapshot of ``step``, atomically."""
+        import torch
+
+        atomic_write(self.snapshot(step), lambda tmp: torch.save(state, tmp))
 
     def create(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)

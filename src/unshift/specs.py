@@ -105,6 +105,7 @@ class TrainerSpec:
     log_every: int = 10
     eval_every: int = 0
     checkpoint_every: int = 100
+    snapshot_every: int = 0
     accelerator: str = "cpu"
     devices: int = 1
     precision: str = "32-true"
@@ -118,6 +119,6 @@ class TrainerSpec:
         for key in ("steps", "batch_size", "devices", "num_nodes", "pinned_warning_steps"):
             value = getattr(self, key)
             require(value >= 1, key, f"must be >= 1; got {value}")
-        for key in ("log_every", "eval_every", "checkpoint_every"):
+        for key in ("log_every", "eval_every", "checkpoint_every", "snapshot_every"):
             value = getattr(self, key)
             require(value >= 0, key, f"must be >= 0 (0: never); got {value}")

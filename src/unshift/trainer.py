@@ -60,9 +60,9 @@ class Trainer:
         The loop's settings; defaults for the fields not given as keywords.
     **settings
         Any field of :class:`~unshift.specs.TrainerSpec` (``batch_size``, ``log_every``,
-        ``eval_every``, ``checkpoint_every``, ``accelerator``, ``devices``, ``precision``,
-        ``strategy``, ``num_nodes``, ``progress_bar``, ``pinned_warning_steps``,
-        ``channels_last``), overriding ``spec``.
+        ``eval_every``, ``checkpoint_every``, ``snapshot_every``, ``accelerator``,
+        ``devices``, ``precision``, ``strategy``, ``num_nodes``, ``progress_bar``,
+        ``pinned_warning_steps``, ``channels_last``), overriding ``spec``.
     """
 
     def __init__(
@@ -268,6 +268,9 @@ class Trainer:
                     self.run.append_metrics(  # type: ignore[union-attr]
                         {"step": step, **{k: v for k, v in scores.items() if k.endswith("_acc")}}
                     )
+            every = self.spec.snapshot_every
+            if self.is_writer and every and (step % every == 0 or step == self.max_steps):
+                self.run.write_snapshot(step, method.state_dict())  # type: ignore[union-attr]
             if self.run is not None and (
                 step == self.max_steps
                 or (self.spec.checkpoint_every and step % self.spec.checkpoint_every == 0)
