@@ -75,24 +75,35 @@ def build_trainer(cfg: RunConfig, run_dir: str | Path | None) -> Trainer:
     return Trainer(optimizer=cfg.optim, seed=cfg.seed, run_dir=run_dir, spec=cfg.trainer)
 
 
-def load_run(run_dir: str | Path) -> tuple[RunConfig, TaskData, Method]:
-    """The config, test data and trained method of a finished (or checkpointed) run, on CPU.
+def load_run(
+    run_dir: str | Path, step: int | None = None, train_data: bool = False
+) -> tuple[RunConfig, TaskData, Method]:
+    """The config, data and trained method of a finished (or checkpointed) run, on CPU.
 
-    The networks are sized from the run's ``task.json``, so the training data are read only
-    where the dataset cannot load its test splits alone (see :func:`build_data`).
+    ``step``: the weights of that snapshot (``trainer.snapshot_every``) instead of the last
+    checkpoint. The networks are sized from the run's ``task.json``; the training data are read
+    only with ``train_data=True`` or where the dataset cannot load its test splits alone (see
+    :func:`build_data`).
     """
-    run = RunDir(run_dir).require(checkpoint=True)
+    run = RunDir(run_dir).require(checkpoint=step is None)
     cfg = load_config(run.config)
     if run.task.exists():
-        data = build_data(cfg, test_only=True)
+        data = build_data(cfg, test_only=not train_data)
         method = build_method(cfg, TaskData.placeholder(json.loads(run.task.read_text())))
     else:  # a run directory written before task.json existed
         data = build_data(cfg)
         method = build_method(cfg, data)
+    path = run.checkpoint if step is None else run.snapshot(step)
+    if step is not None and not path.exists():
+        steps = run.snapshot_steps()
+        raise RunDirError(
+            f"{run.path} has no snapshot of step {step}; it has "
+            + (f"steps {steps}" if steps else "none (set trainer.snapshot_every)")
+        )
     try:
-        state = torch.load(run.checkpoint, map_location="cpu", weights_only=True)
-        method.load_state_dict(state["model"])
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        method.load_state_dict(state if step is not None else state["model"])
     except (RuntimeError, KeyError, OSError) as err:
-        raise RunDirError(f"cannot load the checkpoint {run.checkpoint}: {err}") from None
+        raise RunDirError(f"cannot load {path}: {err}") from None
     method.eval()
     return cfg, data, method

@@ -1,4 +1,4 @@
-"""The ``unshift`` command: ``train``, ``eval``, ``report`` and ``data``.
+"""The ``unshift`` command: ``train``, ``eval``, ``select``, ``report`` and ``data``.
 
 Bad input (config, data, run directory) ends with one line ``error: ...`` on stderr and exit
 code 2; a loss that turns NaN/Inf ends with exit code 3 and the last good checkpoint kept.
@@ -24,6 +24,7 @@ EPILOG = """examples:
   unshift train configs/moons/dann.yaml --run-dir runs/dann --set trainer.steps=500
   unshift train --resume runs/dann          # continue a killed run
   unshift eval runs/dann
+  unshift select runs/dann runs/dann-lr2 --validator im   # runs with trainer.snapshot_every
   unshift report runs/dann --baseline runs/source_only
   unshift data mnist-m --mnist DATA/mnist --photos DATA/photos --out data/mnist_m
 """
@@ -74,6 +75,28 @@ def _parser() -> argparse.ArgumentParser:
         "eval.json in RUN_DIR.",
     )
     ev.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
+    ev.add_argument(
+        "--step",
+        type=int,
+        metavar="N",
+        help="evaluate the snapshot of step N (trainer.snapshot_every) instead of the final model",
+    )
+
+    sel = sub.add_parser(
+        "select",
+        help="rank the snapshots of runs without target labels",
+        description="Score every snapshot of every RUN_DIR with a label-free validator (no "
+        "target label is read), print them ranked, write selection.json into each run "
+        "directory and name the chosen run and step. Where the target test set has labels, the "
+        "chosen model's target accuracy is printed beside the choice, marked as not used.",
+    )
+    sel.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="runs of one task")
+    sel.add_argument(
+        "--validator",
+        default="im",
+        help="source_val_acc, entropy, im, bnm, snd, dev, devn or class_ami (default im; "
+        "source_val_acc, dev and devn need data.source_val_fraction > 0 in the runs)",
+    )
 
     rep = sub.add_parser(
         "report",
@@ -153,10 +176,11 @@ def train(args: argparse.Namespace) -> int:
 def evaluate(args: argparse.Namespace) -> int:
     from unshift.build import build_trainer, load_run
 
-    cfg, data, method = load_run(args.run_dir)
+    cfg, data, method = load_run(args.run_dir, args.step)
     trainer = build_trainer(cfg, None)
     scores = trainer.evaluate(method, data)
-    out = RunDir(args.run_dir).path / "eval.json"
+    name = "eval.json" if args.step is None else f"eval_step_{args.step}.json"
+    out = RunDir(args.run_dir).path / name
     out.write_text(json.dumps(scores, indent=2) + "\n")
     for role in ("source", "target"):
         if f"{role}_acc" in scores:
@@ -173,6 +197,23 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def select(args: argparse.Namespace) -> int:
+    from unshift.selection import select as select_runs
+
+    result = select_runs(args.run_dirs, args.validator)
+    print(f"{'run':<40} {'step':>8} {args.validator:>12}")
+    for s in result.ranked:
+        print(f"{s.run:<40} {s.step:>8} {s.score:>12.5f}")
+    chosen = result.chosen
+    print(f"chosen: {chosen.run} at step {chosen.step} ({args.validator} {chosen.score:.5f})")
+    if result.target_acc_not_used is not None:
+        print(
+            f"target test accuracy of the chosen model: {result.target_acc_not_used:.4f} "
+            "(reported only; not used to choose)"
+        )
+    return 0
+
+
 def report(args: argparse.Namespace) -> int:
     from unshift.report.report import report_run
 
@@ -182,7 +223,13 @@ def report(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"train": train, "eval": evaluate, "report": report, "data": make_data}
+    commands = {
+        "train": train,
+        "eval": evaluate,
+        "select": select,
+        "report": report,
+        "data": make_data,
+    }
     try:
         return commands[args.command](args)
     except UnshiftError as err:

@@ -1,22 +1,28 @@
-"""Label-free model selection: reverse validation (Zhong et al. 2010; Ganin et al. 2016 §5.1.2).
+"""Label-free model selection: :func:`select` ranks the snapshots of runs by a validator of
+:mod:`unshift.validators`; :func:`reverse_validation` (Zhong et al. 2010; Ganin et al. 2016
+§5.1.2) trains a config forwards and backwards. Neither reads a target label.
 
-A trained adaptation model labels the unlabelled target training set; the same config is
-then trained with the roles swapped (pseudo-labelled target as the labelled source, the
-source training inputs as the unlabelled target) and scored on labelled *source* held-out
-data. A model whose target labels are wrong in a way no classifier can map back to the source
-scores low. No target label is read at any point.
+Reverse validation: a trained adaptation model labels the unlabelled target training set;
+the same config is then trained with the roles swapped (pseudo-labelled target as the
+labelled source, the source training inputs as the unlabelled target) and scored on labelled
+*source* held-out data. A model whose target labels are wrong in a way no classifier can
+map back to the source scores low.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
 
-from unshift.config import RunConfig
+from unshift.config import RunConfig, load_config
 from unshift.data.domains import Domain, TaskData
-from unshift.errors import DataError
+from unshift.errors import ConfigError, DataError, RunDirError
 from unshift.eval.metrics import classification_report, predict_labels
 from unshift.methods import Method
 from unshift.run import run
+from unshift.runs import RunDir, write_json
 
 
 def reverse_task(data: TaskData, method: Method) -> TaskData:
@@ -66,4 +72,76 @@ def reverse_validation(cfg: RunConfig, steps: int | None = None) -> dict[str, fl
     forward = run(cfg)
     result = {"reverse_acc": reverse_score(cfg, forward.data, forward.method, steps)}
     result.update({k: forward.final[k] for k in ("source_acc", "target_acc") if k in forward.final})
+    return result
+
+
+DEFAULT_VALIDATOR = "im"
+"""Provisional: IM needs no held-out source data and penalises collapsed predictions; the
+validator benchmark will choose the default from measurements."""
+SELECTION = "selection.json"
+
+
+@dataclass
+class Scored:
+    """One snapshot's score: its run directory, step and validator score (higher is better)."""
+
+    run: str
+    step: int
+    score: float
+
+
+@dataclass
+class Selection:
+    """Every snapshot's score, best first, and the choice; ``target_acc_not_used`` is the
+    chosen model's target test accuracy where the test set has labels, for reporting only."""
+
+    validator: str
+    ranked: list[Scored]
+    target_acc_not_used: float | None
+
+    @property
+    def chosen(self) -> Scored:
+        return self.ranked[0]
+
+
+def select(run_dirs: list[str | Path], validator: str = DEFAULT_VALIDATOR) -> Selection:
+    """Score every snapshot of every run in ``run_dirs`` with ``validator`` (a name in
+    :data:`unshift.validators.VALIDATORS`), never reading a target label; write
+    ``selection.json`` into each run directory and return the ranking."""
+    from unshift.build import build_trainer, load_run
+    from unshift.config import to_dict
+    from unshift.validators import VALIDATORS, ValidationData
+
+    if validator not in VALIDATORS:
+        raise ConfigError(f"unknown validator {validator!r}; known: {sorted(VALIDATORS)}")
+    if not run_dirs:
+        raise RunDirError("select needs at least one run directory")
+    dirs = [RunDir(d).require() for d in run_dirs]
+    tasks = {}
+    for rd in dirs:
+        if not rd.snapshot_steps():
+            raise RunDirError(f"{rd.path} has no snapshots (train it with trainer.snapshot_every)")
+        tasks[str(rd.path)] = to_dict(load_config(rd.config))["data"]
+    if len({json.dumps(t, sort_keys=True) for t in tasks.values()}) > 1:
+        raise RunDirError(f"select compares runs of one task; these have different data: {tasks}")
+    scored = []
+    for rd in dirs:
+        for step in rd.snapshot_steps():
+            _, data, method = load_run(rd.path, step, train_data=True)
+            value = VALIDATORS[validator](method, ValidationData.from_task(data))
+            scored.append(Scored(str(rd.path), step, value))
+    ranked = sorted(scored, key=lambda s: -s.score)
+    best = ranked[0]
+    cfg, data, method = load_run(best.run, best.step)
+    target_acc = build_trainer(cfg, None).evaluate(method, data).get("target_acc")
+    result = Selection(validator, ranked, target_acc)
+    for rd in dirs:
+        own = [dataclasses.asdict(s) for s in ranked if s.run == str(rd.path)]
+        record = {
+            "validator": validator,
+            "scores": own,
+            "chosen": dataclasses.asdict(best),
+            "chosen_target_acc_not_used_for_selection": target_acc,
+        }
+        write_json(rd.path / SELECTION, record)
     return result

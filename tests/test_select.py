@@ -1,0 +1,71 @@
+"""`unshift select` ranks snapshots without target labels; `unshift eval --step` scores one."""
+
+import json
+
+import pytest
+
+from unshift.cli import main
+from unshift.selection import select
+
+from .conftest import CONFIGS
+
+DANN = str(CONFIGS / "moons" / "dann.yaml")
+SHORT = ["trainer.steps=120", "trainer.snapshot_every=40", "data.source_val_fraction=0.2"]
+
+
+def train(run, *extra):
+    sets = [a for s in [*SHORT, *extra] for a in ("--set", s)]
+    assert main(["train", DANN, "--run-dir", str(run), *sets]) == 0
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("runs")
+    train(base / "a")
+    train(base / "b", "optim.lr=0.01")
+    return base / "a", base / "b"
+
+
+def test_select_ranks_every_snapshot_and_writes_selection_json(runs, capsys):
+    capsys.readouterr()
+    assert main(["select", *map(str, runs), "--validator", "source_val_acc"]) == 0
+    out = capsys.readouterr().out
+    assert "chosen:" in out and "(reported only; not used to choose)" in out
+    records = [json.loads((r / "selection.json").read_text()) for r in runs]
+    assert [s["step"] for s in records[0]["scores"]] != []
+    assert sorted(s["step"] for s in records[1]["scores"]) == [40, 80, 120]
+    assert records[0]["chosen"] == records[1]["chosen"]
+    result = select(list(runs), "source_val_acc")
+    scores = [s.score for s in result.ranked]
+    assert scores == sorted(scores, reverse=True) and len(scores) == 6
+    assert result.chosen.score == max(scores)
+
+
+def test_eval_step_scores_a_snapshot(runs, capsys):
+    run = runs[0]
+    assert main(["eval", str(run), "--step", "120"]) == 0
+    last = json.loads((run / "eval_step_120.json").read_text())
+    assert last["target_acc"] == json.loads((run / "final.json").read_text())["target_acc"]
+    assert main(["eval", str(run), "--step", "40"]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(run), "--step", "50"]) == 2
+    assert "has no snapshot of step 50; it has steps [40, 80, 120]" in capsys.readouterr().err
+
+
+def test_select_refuses_what_it_cannot_rank(runs, tmp_path, capsys):
+    plain = tmp_path / "plain"
+    assert main(["train", DANN, "--run-dir", str(plain), "--set", "trainer.steps=20"]) == 0
+    other, unheld = tmp_path / "other", tmp_path / "unheld"
+    train(other, "data.angle=50")
+    train(unheld, "data.source_val_fraction=0")
+    cases = {
+        (str(plain),): "has no snapshots (train it with trainer.snapshot_every)",
+        (str(runs[0]), str(other)): "select compares runs of one task",
+        (str(runs[0]), "--validator", "oracle"): "unknown validator 'oracle'",
+        (str(unheld), "--validator", "dev"): "reads labelled source validation data and there is",
+    }
+    for args, message in cases.items():
+        capsys.readouterr()
+        assert main(["select", *args]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1
