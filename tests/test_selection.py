@@ -12,7 +12,8 @@ from unshift.config import load_config
 from unshift.data.domains import Domain
 from unshift.errors import DataError
 from unshift.methods import SourceOnly
-from unshift.selection import reverse_score, reverse_task, reverse_validation
+from unshift.selection import reverse_score, reverse_validation
+from unshift.validators import reverse_task
 
 from .conftest import CONFIGS
 

@@ -17,49 +17,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from unshift.config import RunConfig, load_config
-from unshift.data.domains import Domain, TaskData
-from unshift.errors import ConfigError, DataError, RunDirError
-from unshift.eval.metrics import classification_report, predict_labels
+from unshift.data.domains import TaskData
+from unshift.errors import ConfigError, RunDirError
 from unshift.methods import Method
 from unshift.run import run
 from unshift.runs import RunDir, write_json
-
-
-def reverse_task(data: TaskData, method: Method) -> TaskData:
-    """``data`` with source and target swapped: the target training inputs labelled by
-    ``method``'s predictions, the source training inputs without labels, and the source test
-    set as the (labelled) test set of the new target. Needs one source and one target;
-    leaves ``method`` in eval mode."""
-    if len(data.sources) != 1 or len(data.targets) != 1:
-        raise DataError("reverse validation needs exactly one source and one target domain")
-    if data.source_test is None or data.source_test.y is None:
-        raise DataError("reverse validation scores on the labelled source test set; there is none")
-    source, target = data.sources[0], data.targets[0]
-    method.eval()
-    pseudo = predict_labels(method.predict, target.x).cpu()
-    return dataclasses.replace(
-        data,
-        sources=[Domain(target.x, pseudo, target.name)],
-        targets=[Domain(source.x, None, source.name)],
-        source_test=None,
-        target_test=data.source_test,
-    )
+from unshift.validators import reverse_validation as reverse_validation_score
 
 
 def reverse_score(
     cfg: RunConfig, data: TaskData, method: Method, steps: int | None = None
 ) -> float:
-    """Accuracy on ``data``'s source test set of ``cfg``'s method trained for ``steps`` steps
-    (default the config's) on :func:`reverse_task` of the fitted ``method``: the reverse
-    validation score, higher is better. For ADDA, ``steps`` at or below
-    ``method.pretrain_steps`` make the backward model a plain source-only classifier on the
-    pseudo-labels (phase 1 only)."""
-    reverse_data = reverse_task(data, method)
-    backward = run(cfg.with_steps(steps or cfg.trainer.steps), data=reverse_data).method
-    test = reverse_data.target_test
-    assert test is not None and test.y is not None
-    predicted = predict_labels(backward.predict, test.x)
-    return classification_report(predicted, test.y, data.num_classes)["acc"]
+    """:func:`unshift.validators.reverse_validation` of the fitted ``method`` with ``cfg``'s
+    method trained for ``steps`` steps (default the config's) as the backward model: higher is
+    better. For ADDA, ``steps`` at or below ``method.pretrain_steps`` make the backward model a
+    plain source-only classifier on the pseudo-labels (phase 1 only)."""
+    backward_cfg = cfg.with_steps(steps or cfg.trainer.steps)
+    return reverse_validation_score(method, data, lambda task: run(backward_cfg, data=task).method)
 
 
 def reverse_validation(cfg: RunConfig, steps: int | None = None) -> dict[str, float]:

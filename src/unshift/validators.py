@@ -13,6 +13,7 @@ Adaptation"; each function names its source.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from torch import Tensor
 
 from unshift.data.domains import Domain, TaskData
 from unshift.errors import DataError
-from unshift.eval.metrics import batches
+from unshift.eval.metrics import batches, classification_report, predict_labels
 from unshift.methods.base import Method
 
 MAX_SAMPLES = 2000
@@ -184,6 +185,42 @@ def class_ami(method: Method, data: ValidationData) -> float:
     f, p = _outputs(method, data.subset(data.target))
     clusters = KMeans(p.shape[1], n_init=10, random_state=data.seed).fit_predict(f.numpy())
     return float(adjusted_mutual_info_score(clusters, p.argmax(1).numpy()))
+
+
+def reverse_task(data: TaskData, method: Method) -> TaskData:
+    """``data`` with source and target swapped: the target training inputs labelled by
+    ``method``'s predictions, the source training inputs without labels, and the source test
+    set as the (labelled) test set of the new target. Needs one source and one target;
+    leaves ``method`` in eval mode."""
+    if len(data.sources) != 1 or len(data.targets) != 1:
+        raise DataError("reverse validation needs exactly one source and one target domain")
+    if data.source_test is None or data.source_test.y is None:
+        raise DataError("reverse validation scores on the labelled source test set; there is none")
+    source, target = data.sources[0], data.targets[0]
+    method.eval()
+    pseudo = predict_labels(method.predict, target.x).cpu()
+    return dataclasses.replace(
+        data,
+        sources=[Domain(target.x, pseudo, target.name)],
+        targets=[Domain(source.x, None, source.name)],
+        source_test=None,
+        target_test=data.source_test,
+    )
+
+
+def reverse_validation(method: Method, data: TaskData, fit: Callable[[TaskData], Method]) -> float:
+    """Reverse validation (Zhong et al. 2010; Ganin et al. 2016 §5.1.2): ``fit`` (the caller's
+    training, e.g. the same config) trains a backward model on :func:`reverse_task`, and its
+    accuracy on the labelled source test set is the score (higher is better). Reads: target
+    inputs, source training inputs, source test labels. It needs a whole task and a trainer,
+    so it sits outside :data:`VALIDATORS`' calling convention."""
+    reverse_data = reverse_task(data, method)
+    backward = fit(reverse_data)
+    backward.cpu().eval()
+    test = reverse_data.target_test
+    assert test is not None and test.y is not None
+    predicted = predict_labels(backward.predict, test.x)
+    return classification_report(predicted, test.y, data.num_classes)["acc"]
 
 
 VALIDATORS: dict[str, Callable[[Method, ValidationData], float]] = {
