@@ -106,6 +106,12 @@ def case_args(name, files, tmp_path):
         bad = tmp_path / "bad.yaml"
         bad.write_text("seed: [1, 2\ndata: {")
         return ["train", str(bad)]
+    if name == "config path is a directory":
+        return ["train", str(tmp_path)]
+    if name == "empty config file":
+        empty = tmp_path / "empty.yaml"
+        empty.write_text("")
+        return ["train", str(empty)]
     if name == "resume on a non-run directory":
         return ["train", "--resume", str(tmp_path)]
     if name == "eval on a non-run directory":
@@ -132,6 +138,8 @@ CASES = {
     "--set without =": "--set takes key=value; got 'seed'",
     "missing config file": "missing.yaml does not exist",
     "invalid YAML": "is not valid YAML (line",
+    "config path is a directory": "is a directory; give a YAML file",
+    "empty config file": "is empty; it needs at least data, model and method sections",
     "resume on a non-run directory": "is not a run directory: it has no config.yaml",
     "eval on a non-run directory": "is not a directory, so it is not a run directory",
 }

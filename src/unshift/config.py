@@ -97,6 +97,8 @@ def _explain(err: OmegaConfBaseException, prefix: str = "") -> str:
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ConfigError(f"config file {path} does not exist")
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a directory; give a YAML file")
     try:
         content = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
@@ -104,7 +106,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise ConfigError(f"config file {path} is not valid YAML{where}") from err
     if content is None:
-        return {}
+        raise ConfigError(
+            f"config file {path} is empty; it needs at least data, model and method sections "
+            "(see configs/)"
+        )
     if not isinstance(content, dict):
         raise ConfigError(f"config file {path} must hold a mapping of keys to values")
     return content
