@@ -112,6 +112,9 @@ def case_args(name, files, tmp_path):
         empty = tmp_path / "empty.yaml"
         empty.write_text("")
         return ["train", str(empty)]
+    if name == "--run-dir is a file":
+        (tmp_path / "taken").write_text("x")
+        return ["train", DANN, "--run-dir", str(tmp_path / "taken")]
     if name == "resume on a non-run directory":
         return ["train", "--resume", str(tmp_path)]
     if name == "eval on a non-run directory":
@@ -140,6 +143,7 @@ CASES = {
     "invalid YAML": "is not valid YAML (line",
     "config path is a directory": "is a directory; give a YAML file",
     "empty config file": "is empty; it needs at least data, model and method sections",
+    "--run-dir is a file": "taken is a file; give a directory",
     "resume on a non-run directory": "is not a run directory: it has no config.yaml",
     "eval on a non-run directory": "is not a directory, so it is not a run directory",
 }

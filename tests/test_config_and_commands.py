@@ -64,6 +64,16 @@ def test_resume_refuses_a_different_config(tmp_path, capsys):
     assert "--resume continues" in capsys.readouterr().err
 
 
+def test_resume_on_a_finished_run_says_so_and_changes_nothing(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", str(DANN), "--run-dir", str(run), "--set", "trainer.steps=20"]) == 0
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run)]) == 0
+    assert "has finished (20 steps): nothing to resume" in capsys.readouterr().out
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
 def test_help_explains_every_option(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "--help"])

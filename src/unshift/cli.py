@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from unshift.config import RunConfig, load_config
-from unshift.errors import ConfigError, TrainingDiverged, UnshiftError
+from unshift.errors import ConfigError, RunDirError, TrainingDiverged, UnshiftError
 from unshift.runs import RunDir
 
 EXIT_BAD_INPUT = 2
@@ -145,21 +145,29 @@ def _default_run_dir(config_path: str | None, cfg: RunConfig) -> Path:
 
 def train(args: argparse.Namespace) -> int:
     if args.resume:
-        run = RunDir(args.resume).require(checkpoint=True)
-        cfg = load_config(run.config)
+        existing = RunDir(args.resume).require(checkpoint=True)
+        cfg = load_config(existing.config)
         if args.config or args.overrides:
             asked = load_config(args.config, args.overrides) if args.config else None
             if args.overrides or (asked is not None and asked != cfg):
                 raise ConfigError(
-                    f"--resume continues {run.path} with its own config.yaml; drop CONFIG and "
-                    "--set (they differ from it)"
+                    f"--resume continues {existing.path} with its own config.yaml; drop CONFIG "
+                    "and --set (they differ from it)"
                 )
-        run_dir = run.path
+        if existing.final.exists():
+            steps = existing.read_final().get("steps")
+            print(
+                f"{existing.path} has finished ({steps} steps): nothing to resume, nothing changed"
+            )
+            return 0
+        run_dir = existing.path
     else:
         if not args.config:
             raise ConfigError("train needs a CONFIG file (or --resume RUN_DIR)")
         cfg = load_config(args.config, args.overrides)
         run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(args.config, cfg)
+        if run_dir.exists() and not run_dir.is_dir():
+            raise RunDirError(f"--run-dir {run_dir} is a file; give a directory")
     from unshift.run import run
 
     result = run(cfg, run_dir, resume=bool(args.resume))
