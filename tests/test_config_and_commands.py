@@ -225,3 +225,12 @@ def test_every_shipped_config_loads_unchanged_and_round_trips(path, tmp_path):
     raw = yaml.safe_load(path.read_text())
     for section in ("data", "model", "method"):
         assert getattr(cfg, section).name == raw[section]["name"]
+
+
+def test_version(capsys):
+    from unshift import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"unshift {__version__}"

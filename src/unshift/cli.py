@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from unshift import __version__
 from unshift.config import RunConfig, load_config
 from unshift.errors import ConfigError, RunDirError, TrainingDiverged, UnshiftError
 from unshift.runs import RunDir
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"unshift {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = sub.add_parser(
