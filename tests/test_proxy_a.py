@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 import scipy.sparse
@@ -25,3 +27,25 @@ def test_sparse_input_and_width_mismatch():
     assert sparse > 0.5  # the target's values are 5× larger: clearly separable
     with pytest.raises(ValueError, match="feature widths differ"):
         proxy_a_distance(np.ones((5, 2)), np.ones((5, 3)))
+
+
+def test_too_few_samples_give_nan_not_a_crash():
+    assert math.isnan(proxy_a_distance(np.ones((1, 3)), np.zeros((50, 3))))
+    assert math.isnan(proxy_a_distance(np.ones((50, 3)), np.zeros((5, 3))))
+    assert not math.isnan(proxy_a_distance(np.ones((6, 3)), np.zeros((6, 3))))
+
+
+def test_a_one_sample_target_trains_and_reports(tmp_path, capsys):
+    from unshift.cli import main
+
+    from .conftest import CONFIGS
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "s.npz", X=rng.normal(size=(40, 3)), y=np.arange(40) % 2)
+    np.savez(tmp_path / "t.npz", X=rng.normal(size=(1, 3)))
+    run = tmp_path / "run"
+    sets = [f"data.source={tmp_path / 's.npz'}", f"data.target={tmp_path / 't.npz'}"]
+    sets += ["data.transform=none", "trainer.steps=10"]
+    args = [a for s in sets for a in ("--set", s)]
+    assert main(["train", str(CONFIGS / "features_dann.yaml"), "--run-dir", str(run), *args]) == 0
+    assert "proxy A-distance, raw inputs | nan" in (run / "report.md").read_text()

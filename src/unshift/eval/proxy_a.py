@@ -9,6 +9,8 @@ held-out error is not biased low by the choice.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +20,10 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.preprocessing import MaxAbsScaler
+
+
+MIN_SAMPLES = 6
+"""Samples per domain below which the proxy A-distance is not estimated (3-fold CV on half)."""
 
 
 def proxy_a_distance(
@@ -43,7 +49,9 @@ def proxy_a_distance(
     max_samples : int
         At most this many samples per domain are used (drawn at random).
 
-    Returns ``d_A`` in ``[-2, 2]`` (values below 0 mean the classifier did worse than chance).
+    Returns ``d_A`` in ``[-2, 2]`` (values below 0 mean the classifier did worse than chance),
+    or NaN when a domain has fewer than :data:`MIN_SAMPLES` samples: too few to hold some out
+    and cross-validate.
     """
     rng = np.random.default_rng(seed)
 
@@ -63,6 +71,8 @@ def proxy_a_distance(
     a, b = prepare(f_src), prepare(f_tgt)
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"feature widths differ: {a.shape[1]} and {b.shape[1]}")
+    if min(a.shape[0], b.shape[0]) < MIN_SAMPLES:
+        return math.nan
     stack = scipy.sparse.vstack if scipy.sparse.issparse(a) else np.vstack
     x = MaxAbsScaler().fit_transform(stack([a, b]))
     y = np.r_[np.zeros(a.shape[0]), np.ones(b.shape[0])]
