@@ -10,7 +10,6 @@ held-out error is not biased low by the choice.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +19,6 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.preprocessing import MaxAbsScaler
-
 
 MIN_SAMPLES = 6
 """Samples per domain below which the proxy A-distance is not estimated (3-fold CV on half)."""
