@@ -234,3 +234,18 @@ def test_version(capsys):
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"unshift {__version__}"
+
+
+def test_report_baseline_of_another_task_is_refused_before_anything_is_written(tmp_path, capsys):
+    run, same, other = tmp_path / "run", tmp_path / "same", tmp_path / "other"
+    for path, angle in ((run, 35), (same, 35), (other, 50)):
+        sets = ["--set", "trainer.steps=20", "--set", f"data.angle={angle}"]
+        assert main(["train", str(DANN), "--run-dir", str(path), *sets]) == 0
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main(["report", str(run), "--baseline", str(other)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is a run of another task: its data section differs in angle (50.0 vs 35.0)" in err
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    assert main(["report", str(run), "--baseline", str(same)]) == 0
+    assert f"- baseline: `{same}` (dann)" in (run / "report.md").read_text()

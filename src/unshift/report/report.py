@@ -10,8 +10,9 @@ import torch
 from torch import Tensor
 
 from unshift.build import load_run
-from unshift.config import RunConfig
+from unshift.config import RunConfig, to_dict
 from unshift.data.domains import Domain, TaskData, as_float
+from unshift.errors import RunDirError
 from unshift.eval.metrics import batches
 from unshift.eval.proxy_a import proxy_a_distance
 from unshift.log_keys import COEFF, DOMAIN_ACC, LOSSES, LR, SOURCE_ACC, TARGET_ACC
@@ -95,6 +96,17 @@ def write_report(
     """
     run = RunDir(run_dir)
     method.eval()
+    models: dict[str, Method] = {}
+    if baseline is not None:  # checked before anything is written
+        base_cfg, _, base_method = load_run(baseline)
+        ours, theirs = to_dict(cfg)["data"], to_dict(base_cfg)["data"]
+        if ours != theirs:
+            differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+            raise RunDirError(
+                f"the baseline {baseline} is a run of another task: its data section differs in "
+                + ", ".join(f"{k} ({theirs.get(k)!r} vs {ours.get(k)!r})" for k in differ)
+            )
+        models[f"{base_cfg.method.name} (baseline)"] = base_method
     records = run.read_metrics()
     plot_dir = run.path / "plots"
     lines = [
@@ -102,6 +114,11 @@ def write_report(
         "",
         f"- run directory: `{run.path}`",
         f"- seed {cfg.seed}, {final['steps']} steps, {final['wall_s']:.1f} s",
+        *(
+            [f"- baseline: `{baseline}` ({next(iter(models)).removesuffix(' (baseline)')})"]
+            if models
+            else []
+        ),
         "",
         "| measure | value |",
         "|---|---|",
@@ -121,10 +138,6 @@ def write_report(
         ("Training curves", plots.curves(records, CURVES, plot_dir / "curves.png")),
         ("Schedules", plots.curves(records, SCHEDULES, plot_dir / "schedules.png")),
     ]
-    models: dict[str, Method] = {}
-    if baseline is not None:
-        base_cfg, _, base_method = load_run(baseline)
-        models[f"{base_cfg.method.name} (baseline)"] = base_method
     models[cfg.method.name] = method
     is_image = len(data.input_shape) > 1
     if is_image:
