@@ -93,6 +93,13 @@ def load_run(
     else:  # a run directory written before task.json existed
         data = build_data(cfg)
         method = build_method(cfg, data)
+    load_weights(run, method, step)
+    return cfg, data, method
+
+
+def load_weights(run: RunDir, method: Method, step: int | None = None) -> None:
+    """Load ``run``'s last checkpoint (or the snapshot of ``step``) into ``method``, in eval
+    mode."""
     path = run.checkpoint if step is None else run.snapshot(step)
     if step is not None and not path.exists():
         steps = run.snapshot_steps()
@@ -106,4 +113,3 @@ def load_run(
     except (RuntimeError, KeyError, OSError) as err:
         raise RunDirError(f"cannot load {path}: {err}") from None
     method.eval()
-    return cfg, data, method

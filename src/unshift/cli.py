@@ -95,9 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     sel.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="runs of one task")
     sel.add_argument(
         "--validator",
-        default="im",
-        help="source_val_acc, entropy, im, bnm, snd, dev, devn or class_ami (default im; "
-        "source_val_acc, dev and devn need data.source_val_fraction > 0 in the runs)",
+        help="source_val_acc, entropy, im, bnm, snd, dev, devn or class_ami (default: "
+        "unshift.selection.DEFAULT_VALIDATOR; source_val_acc, dev and devn need "
+        "data.source_val_fraction > 0 in the runs)",
     )
 
     rep = sub.add_parser(
@@ -211,11 +211,11 @@ def select(args: argparse.Namespace) -> int:
     from unshift.selection import select as select_runs
 
     result = select_runs(args.run_dirs, args.validator)
-    print(f"{'run':<40} {'step':>8} {args.validator:>12}")
+    print(f"{'run':<40} {'step':>8} {result.validator:>12}")
     for s in result.ranked:
         print(f"{s.run:<40} {s.step:>8} {s.score:>12.5f}")
     chosen = result.chosen
-    print(f"chosen: {chosen.run} at step {chosen.step} ({args.validator} {chosen.score:.5f})")
+    print(f"chosen: {chosen.run} at step {chosen.step} ({result.validator} {chosen.score:.5f})")
     if result.target_acc_not_used is not None:
         print(
             f"target test accuracy of the chosen model: {result.target_acc_not_used:.4f} "

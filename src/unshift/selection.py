@@ -78,14 +78,16 @@ class Selection:
         return self.ranked[0]
 
 
-def select(run_dirs: list[str | Path], validator: str = DEFAULT_VALIDATOR) -> Selection:
+def select(run_dirs: list[str | Path], validator: str | None = None) -> Selection:
     """Score every snapshot of every run in ``run_dirs`` with ``validator`` (a name in
-    :data:`unshift.validators.VALIDATORS`), never reading a target label; write
-    ``selection.json`` into each run directory and return the ranking."""
-    from unshift.build import build_trainer, load_run
+    :data:`unshift.validators.VALIDATORS`; default :data:`DEFAULT_VALIDATOR`), never reading a
+    target label; write ``selection.json`` into each run directory and return the ranking.
+    Each run's data and networks are built once; only the weights change per snapshot."""
+    from unshift.build import build_trainer, load_run, load_weights
     from unshift.config import to_dict
     from unshift.validators import VALIDATORS, ValidationData
 
+    validator = validator or DEFAULT_VALIDATOR
     if validator not in VALIDATORS:
         raise ConfigError(f"unknown validator {validator!r}; known: {sorted(VALIDATORS)}")
     if not run_dirs:
@@ -98,15 +100,18 @@ def select(run_dirs: list[str | Path], validator: str = DEFAULT_VALIDATOR) -> Se
         tasks[str(rd.path)] = to_dict(load_config(rd.config))["data"]
     if len({json.dumps(t, sort_keys=True) for t in tasks.values()}) > 1:
         raise RunDirError(f"select compares runs of one task; these have different data: {tasks}")
-    scored = []
+    scored, loaded = [], {}
     for rd in dirs:
-        for step in rd.snapshot_steps():
-            _, data, method = load_run(rd.path, step, train_data=True)
+        steps = rd.snapshot_steps()
+        cfg, data, method = loaded[str(rd.path)] = load_run(rd.path, steps[0], train_data=True)
+        for step in steps:
+            load_weights(rd, method, step)
             value = VALIDATORS[validator](method, ValidationData.from_task(data))
             scored.append(Scored(str(rd.path), step, value))
     ranked = sorted(scored, key=lambda s: -s.score)
     best = ranked[0]
-    cfg, data, method = load_run(best.run, best.step)
+    cfg, data, method = loaded[best.run]
+    load_weights(RunDir(best.run), method, best.step)
     target_acc = build_trainer(cfg, None).evaluate(method, data).get("target_acc")
     result = Selection(validator, ranked, target_acc)
     for rd in dirs:

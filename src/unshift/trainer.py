@@ -82,8 +82,6 @@ class Trainer:
                 f"Trainer got unknown settings {unknown}; see unshift.specs.TrainerSpec"
             )
         self.spec = dataclasses.replace(spec or TrainerSpec(), **settings)
-        self.max_steps = self.spec.steps
-        self.batch_size = self.spec.batch_size
         self.optimizer = optimizer or OptimizerSpec()
         self.lr_schedule = self.optimizer.schedule()
         self.seed = seed
@@ -99,6 +97,16 @@ class Trainer:
             num_nodes=self.spec.num_nodes,
         )
         self._launched = False
+
+    @property
+    def max_steps(self) -> int:
+        """Training steps (``spec.steps``)."""
+        return self.spec.steps
+
+    @property
+    def batch_size(self) -> int:
+        """Samples per domain per batch (``spec.batch_size``)."""
+        return self.spec.batch_size
 
     # ------------------------------------------------------------------ helpers
     def _launch(self) -> None:

@@ -97,6 +97,7 @@ def write_report(
     run = RunDir(run_dir)
     method.eval()
     models: dict[str, Method] = {}
+    about_baseline: list[str] = []
     if baseline is not None:  # checked before anything is written
         base_cfg, _, base_method = load_run(baseline)
         ours, theirs = to_dict(cfg)["data"], to_dict(base_cfg)["data"]
@@ -107,6 +108,7 @@ def write_report(
                 + ", ".join(f"{k} ({theirs.get(k)!r} vs {ours.get(k)!r})" for k in differ)
             )
         models[f"{base_cfg.method.name} (baseline)"] = base_method
+        about_baseline = [f"- baseline: `{baseline}` ({base_cfg.method.name})"]
     records = run.read_metrics()
     plot_dir = run.path / "plots"
     lines = [
@@ -114,11 +116,7 @@ def write_report(
         "",
         f"- run directory: `{run.path}`",
         f"- seed {cfg.seed}, {final['steps']} steps, {final['wall_s']:.1f} s",
-        *(
-            [f"- baseline: `{baseline}` ({next(iter(models)).removesuffix(' (baseline)')})"]
-            if models
-            else []
-        ),
+        *about_baseline,
         "",
         "| measure | value |",
         "|---|---|",
