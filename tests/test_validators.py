@@ -22,6 +22,7 @@ from unshift.validators import (
     information_maximization,
     soft_neighborhood_density,
     source_val_accuracy,
+    source_val_accuracy_im,
 )
 
 
@@ -78,6 +79,14 @@ def test_source_val_accuracy_by_hand_and_needs_labels():
         source_val_accuracy(Fixed(), TARGET)
 
 
+def test_source_val_accuracy_im_adds_normalised_im_by_hand():
+    data = ValidationData(Domain(LOGITS), Domain(LOGITS, torch.tensor([0, 1, 1])))
+    mean = [sum(p[c] for p in P) / 3 for c in range(2)]
+    im = h(mean) - sum(h(p) for p in P) / 3
+    expected = 2 / 3 + 0.05 * im / math.log(2)
+    assert source_val_accuracy_im(Fixed(), data) == pytest.approx(expected, rel=1e-6)
+
+
 def test_dev_risk_formula_by_hand():
     loss, w = np.array([1.0, 2.0, 4.0]), np.array([0.5, 1.0, 1.5])
     wl = w * loss
@@ -129,7 +138,7 @@ def test_every_validator_is_registered_and_never_reads_target_labels():
     data = ValidationData(labelled_target, Domain(x, y))
     scores = {name: fn(Fixed(), data) for name, fn in VALIDATORS.items()}
     assert all(math.isfinite(v) for v in scores.values())
-    assert len(VALIDATORS) == 8
+    assert len(VALIDATORS) == 9
 
 
 def test_source_validation_data_is_held_out_of_training_and_fixed_across_seeds():
