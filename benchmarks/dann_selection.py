@@ -1,12 +1,13 @@
-"""DANN's λ ceiling for each digit task, chosen by reverse validation (no target labels).
+"""DANN's λ ceiling for each digit task, chosen by a label-free validator.
 
 For each task and each candidate ``method.schedule.hi`` (``config``: the one in the file; with
 ``--discriminators``, each candidate discriminator: hidden widths such as ``500,500``; with
 ``--steps``, each run length), ``configs/digits/<task>_dann.yaml`` is trained on seed 100 (a
-seed the digit benchmark never uses) and scored by
-:func:`unshift.selection.reverse_validation` (backward run of ``--reverse-steps`` steps, scored
-on the source test set). The candidate with the highest reverse accuracy is the one to put in
-the config. Target accuracy is recorded beside it for the reader; it chooses nothing.
+seed the digit benchmark never uses) and its last iterate scored by ``--validator`` (default:
+the default of ``unshift select``; ``reverse``: reverse validation with a backward run of
+``--reverse-steps`` steps, scored on the source test set) through
+:func:`unshift.selection.score_config`. The candidate with the highest score is the one to put
+in the config. Target accuracy is recorded beside it for the reader; it chooses nothing.
 
 Run: ``python benchmarks/dann_selection.py --data-dir ../shared/data`` → writes
 ``benchmarks/results/dann_selection.{md,json}``.
@@ -22,12 +23,14 @@ from pathlib import Path
 import torch
 from common import (  # benchmarks/ is on sys.path when run as a script
     add_selection_arguments,
+    reverse_note,
+    selection_overrides,
     write_results,
 )
 from digits import TASKS, benchmark_overrides, ensure_mnist_m
 
 from unshift.config import load_config
-from unshift.selection import reverse_validation
+from unshift.selection import score_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,10 +74,11 @@ def main() -> None:
                 [
                     *benchmark_overrides(args.data_dir, mnist_m),
                     f"seed={args.seed}",
+                    *selection_overrides(args.validator),
                     *extra,
                 ],
             )
-            result = reverse_validation(cfg, steps=args.reverse_steps)
+            result = score_config(cfg, args.validator, args.reverse_steps)
             hidden = list(cfg.method.discriminator.hidden)
             record = {
                 "task": task,
@@ -87,28 +91,33 @@ def main() -> None:
             print(record, flush=True)
             records.append(record)
             scored.append(record)
-        best = max(scored, key=lambda r: r["reverse_acc"])
+        best = max(scored, key=lambda r: r["score"])
         for r in scored:
             rows.append(
                 f"| {TASKS[task]} | {r['hi']} | {'-'.join(map(str, r['discriminator']))} "
                 f"| {r['steps']} "
-                f"| {r['reverse_acc']:.4f} | {r['source_acc']:.4f} "
+                f"| {r['score']:.4f} | {r['source_acc']:.4f} "
                 f"| {r['target_acc']:.4f} | {'**chosen**' if r is best else ''} |"
             )
     table = "\n".join(
         [
             f"DANN, seed {args.seed}, configs/digits/<task>_dann.yaml with method.schedule.hi "
-            f"(and method.discriminator.hidden, trainer.steps) set; reverse validation with "
-            f"{args.reverse_steps} backward steps. The highest reverse accuracy chooses; "
+            f"(and method.discriminator.hidden, trainer.steps) set; validator "
+            f"{args.validator}{reverse_note(args)}. The highest score chooses; "
             "target accuracy is shown, not used.",
             "",
-            "| task | λ ceiling | discriminator | steps | reverse acc (chooses) | source acc "
-            "| target acc (not used) | |",
+            f"| task | λ ceiling | discriminator | steps | {args.validator} score (chooses) "
+            "| source acc | target acc (not used) | |",
             "|---|---|---|---|---|---|---|---|",
             *rows,
         ]
     )
-    payload = {"records": records, "seed": args.seed, "reverse_steps": args.reverse_steps}
+    payload = {
+        "records": records,
+        "seed": args.seed,
+        "validator": args.validator,
+        "reverse_steps": args.reverse_steps,
+    }
     print(write_results(args.name, payload, table).read_text())
 
 

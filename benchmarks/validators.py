@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 from common import write_results  # benchmarks/ is on sys.path when run as a script
 from digits import benchmark_overrides, ensure_mnist_m
 from scipy.stats import rankdata, spearmanr
@@ -78,23 +79,26 @@ class PoolTask:
     snapshots: int = SNAPSHOTS
 
 
-def dann_variants(hi: float) -> list[Variant]:
-    """The config (λ ceiling ``hi``), a higher and a lower ceiling, and two learning rates."""
+def dann_variants(config: str) -> list[Variant]:
+    """The DANN ``config`` (under ``configs/``) as it is, with a higher or lower λ ceiling, and
+    with its learning rate divided and multiplied by 3."""
+    cfg = yaml.safe_load((ROOT / "configs" / config).read_text())
+    hi, lr = cfg["method"]["schedule"]["hi"], cfg["optim"]["lr"]
     other = 1.0 if hi < 1.0 else 0.3
     return [
         Variant("default"),
         Variant(f"λ ≤ {other}", [f"method.schedule.hi={other}"]),
         Variant("λ ≤ 0.1, 0.45× steps", ["method.schedule.hi=0.1"], 0.45),
-        Variant("lr ÷ 3, 0.45× steps", ["optim.lr=0.0033"], 0.45),
-        Variant("lr × 3, 0.45× steps", ["optim.lr=0.03"], 0.45),
+        Variant("lr ÷ 3, 0.45× steps", [f"optim.lr={lr / 3:.4g}"], 0.45),
+        Variant("lr × 3, 0.45× steps", [f"optim.lr={lr * 3:.4g}"], 0.45),
     ]
 
 
 def adda_variants(pretrain: int) -> list[Variant]:
     return [
         Variant("default"),
-        Variant("target lr × 0.3", ["optim.lr_scale.target=0.3"], score_from=pretrain + 1),
-        Variant("target lr × 0.03", ["optim.lr_scale.target=0.03"], score_from=pretrain + 1),
+        Variant("lr_scale.target 0.3", ["optim.lr_scale.target=0.3"], score_from=pretrain + 1),
+        Variant("lr_scale.target 0.03", ["optim.lr_scale.target=0.03"], score_from=pretrain + 1),
     ]
 
 
@@ -109,7 +113,6 @@ DIGITS = {
     "mnist_usps": "MNIST → USPS",
     "usps_mnist": "USPS → MNIST",
 }
-DIGIT_HI = {"mnist_mnistm": 0.1, "mnist_usps": 0.3, "usps_mnist": 0.3}
 
 
 def pool(data_dir: Path, mnist_m: Path, amazon: Path, quick: bool) -> list[PoolTask]:
@@ -119,16 +122,15 @@ def pool(data_dir: Path, mnist_m: Path, amazon: Path, quick: bool) -> list[PoolT
         PoolTask(
             "moons", "rotated moons 35°, DANN", "moons/dann.yaml",
             ["trainer.progress_bar=false", "trainer.eval_every=0", "trainer.checkpoint_every=0"],
-            dann_variants(1.0),
+            dann_variants("moons/dann.yaml"),
         )
     ]  # fmt: skip
     for task, label in DIGITS.items():
         if quick and task != "mnist_usps":
             continue
-        hi = DIGIT_HI[task]
         tasks.append(
             PoolTask(task, f"{label}, DANN", f"digits/{task}_dann.yaml", digit + short,
-                     dann_variants(hi))
+                     dann_variants(f"digits/{task}_dann.yaml"))
         )  # fmt: skip
     if not quick:
         tasks.append(
@@ -148,7 +150,7 @@ def pool(data_dir: Path, mnist_m: Path, amazon: Path, quick: bool) -> list[PoolT
         ]
         tasks.append(
             PoolTask(f"{src}->{tgt}", f"{src} → {tgt}, DANN", "features_dann.yaml", files,
-                     dann_variants(1.0))
+                     dann_variants("features_dann.yaml"))
         )  # fmt: skip
     return tasks
 
@@ -325,7 +327,8 @@ def main() -> None:
     tasks = pool(data_dir, mnist_m, amazon, args.quick)
     start = time.perf_counter()
     with get_context("spawn").Pool(args.workers) as workers:
-        results = workers.map(run_pool_task, tasks, chunksize=1)
+        longest_first = sorted(tasks, key=lambda t: "adda" not in t.name)
+        results = workers.map(run_pool_task, longest_first, chunksize=1)
     wall = time.perf_counter() - start
     records = [r for res in results for r in res]
     rows, summary = summarise(records, tasks)

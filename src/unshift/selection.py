@@ -53,6 +53,31 @@ DEFAULT_VALIDATOR = "im"
 """Provisional: IM needs no held-out source data and penalises collapsed predictions; the
 validator benchmark will choose the default from measurements."""
 SELECTION = "selection.json"
+REVERSE = "reverse"
+"""The name :func:`score_config` gives reverse validation (not a snapshot validator)."""
+
+
+def score_config(
+    cfg: RunConfig, validator: str | None = None, reverse_steps: int | None = None
+) -> dict[str, float]:
+    """Train ``cfg`` once and score its last iterate by ``validator`` (a name in
+    :data:`unshift.validators.VALIDATORS`, default :data:`DEFAULT_VALIDATOR`, or
+    :data:`REVERSE` for :func:`reverse_validation` with ``reverse_steps`` backward steps):
+    how the benchmarks' selection scripts compare candidate configs. Returns ``score``
+    (higher is better), the model's ``source_acc`` and, for reporting only, ``target_acc``."""
+    from unshift.validators import VALIDATORS, ValidationData
+
+    validator = validator or DEFAULT_VALIDATOR
+    if validator == REVERSE:
+        result = reverse_validation(cfg, reverse_steps)
+        return {"score": result.pop("reverse_acc"), **result}
+    if validator not in VALIDATORS:
+        known = sorted([*VALIDATORS, REVERSE])
+        raise ConfigError(f"unknown validator {validator!r}; known: {known}")
+    forward = run(cfg)
+    score = VALIDATORS[validator](forward.method, ValidationData.from_task(forward.data))
+    keys = ("source_acc", "target_acc")
+    return {"score": score, **{k: forward.final[k] for k in keys if k in forward.final}}
 
 
 @dataclass
