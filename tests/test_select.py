@@ -69,3 +69,22 @@ def test_select_refuses_what_it_cannot_rank(runs, tmp_path, capsys):
         assert main(["select", *args]) == 2
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1
+
+
+def test_score_config_scores_the_last_iterate_by_any_validator_or_reverse_validation():
+    from unshift.config import load_config
+    from unshift.errors import ConfigError
+    from unshift.selection import score_config
+
+    cfg = load_config(DANN, ["trainer.steps=60", "data.source_val_fraction=0.2"])
+    held_out = score_config(cfg, "source_val_acc")
+    assert 0.0 <= held_out["score"] <= 1.0 and set(held_out) == {
+        "score",
+        "source_acc",
+        "target_acc",
+    }
+    assert score_config(cfg, "source_val_acc") == held_out  # seeded: the same run again
+    reverse = score_config(cfg, "reverse", reverse_steps=30)
+    assert 0.0 <= reverse["score"] <= 1.0 and reverse["target_acc"] == held_out["target_acc"]
+    with pytest.raises(ConfigError, match="unknown validator 'oracle'; known: .*'reverse'"):
+        score_config(cfg, "oracle")
