@@ -3,12 +3,14 @@
 Runs ``unshift train`` on ``configs/moons/source_only.yaml`` and ``configs/moons/dann.yaml``,
 prints the target accuracy of both and the path of the DANN report, whose decision-boundary
 plot puts the source-only model beside DANN. Extra arguments go to both runs, e.g.
-``python examples/moons_demo.py --set seed=1 --set data.angle=50``.
+``python examples/moons_demo.py --set seed=1 --set data.angle=50``. ``runs/demo/`` belongs to
+the demo: every run replaces it (``unshift train`` itself never replaces a run).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -25,6 +27,7 @@ def main(extra: list[str]) -> int:
     finals = {}
     for name in ("source_only", "dann"):
         run_dir = RUNS / name
+        shutil.rmtree(run_dir, ignore_errors=True)  # the demo's own folder, remade every time
         args = [
             "train",
             str(ROOT / "configs" / "moons" / f"{name}.yaml"),

@@ -151,8 +151,13 @@ CASES = {
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_is_one_clear_line_and_exit_2(name, files, tmp_path, capsys, monkeypatch):
+    from .test_bad_inputs import digest
+
     monkeypatch.chdir(tmp_path)
-    code, err = run_main(case_args(name, files, tmp_path), capsys)
+    args = case_args(name, files, tmp_path)
+    before = digest(tmp_path)
+    code, err = run_main(args, capsys)
+    assert digest(tmp_path) == before, "a refused command changed files"
     assert code == 2, err
     assert len(err.splitlines()) == 1, err
     assert err.startswith("error: ")

@@ -194,7 +194,7 @@ def test_the_config_sections_are_the_runtime_specs():
     [
         ("trainer.log_every=-1", "'trainer.log_every': must be >= 0 (0: never); got -1"),
         ("trainer.checkpoint_every=-3", "'trainer.checkpoint_every': must be >= 0"),
-        ("optim.momentum=-1", "'optim.momentum': must be >= 0; got -1"),
+        ("optim.momentum=-1", "'optim.momentum': must be a finite number >= 0; got -1"),
         ("optim.betas=[0.9, 1.5]", "'optim.betas': must lie in [0, 1)"),
         ("method.discriminator.dropout=1.5", "'method.discriminator.dropout': must lie in [0, 1)"),
         ("method.schedule={name: nope}", "'method.schedule': is not a schedule: unknown schedule"),

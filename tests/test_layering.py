@@ -35,6 +35,7 @@ RANKS = {
     "run": 8,
     "selection": 9,
     "cli": 10,
+    "cli_args": 10,
     "__main__": 11,
 }
 # unshift.losses re-exports unshift.nn.AdversarialLoss lazily, for the public name.

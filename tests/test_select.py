@@ -86,5 +86,5 @@ def test_score_config_scores_the_last_iterate_by_any_validator_or_reverse_valida
     assert score_config(cfg, "source_val_acc") == held_out  # seeded: the same run again
     reverse = score_config(cfg, "reverse", reverse_steps=30)
     assert 0.0 <= reverse["score"] <= 1.0 and reverse["target_acc"] == held_out["target_acc"]
-    with pytest.raises(ConfigError, match="unknown validator 'oracle'; known: .*'reverse'"):
+    with pytest.raises(ConfigError, match=r"unknown validator 'oracle'; known: .*'reverse'"):
         score_config(cfg, "oracle")

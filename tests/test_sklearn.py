@@ -92,5 +92,5 @@ def test_every_optimiser_and_device_knob_reaches_the_specs():
     assert optim.name == "adam" and tuple(optim.betas) == (0.5, 0.9)
     assert (optim.lr_alpha, optim.lr_beta) == (2.0, 0.5)
     assert spec.steps == clf.max_steps and spec.batch_size == clf.batch_size
-    with pytest.raises(ValueError, match="lr must be > 0"):
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
         DANNClassifier(lr=-1.0).fit(np.zeros((4, 2)), [0, 1, 0, 1], X_target=np.zeros((4, 2)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import pickle
 from pathlib import Path
 
 import torch
@@ -19,7 +20,8 @@ from unshift.errors import ConfigError, DataError, RunDirError
 from unshift.methods import Method
 from unshift.registry import DATASETS, METHODS, MODELS, FieldError
 from unshift.runs import RunDir
-from unshift.trainer import Trainer, check_lr_scale
+from unshift.specs import check_lr_scale
+from unshift.trainer import Trainer
 
 
 def build_data(cfg: RunConfig, test_only: bool = False) -> TaskData:
@@ -109,7 +111,13 @@ def load_weights(run: RunDir, method: Method, step: int | None = None) -> None:
         )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError):
+        if step is None:
+            raise run.damaged_checkpoint() from None
+        raise RunDirError(f"{path} is damaged (truncated or not a snapshot)") from None
+    try:
         method.load_state_dict(state if step is not None else state["model"])
-    except (RuntimeError, KeyError, OSError) as err:
-        raise RunDirError(f"cannot load {path}: {err}") from None
+    except (RuntimeError, KeyError, TypeError) as err:
+        first = str(err).splitlines()[0]
+        raise RunDirError(f"{path} does not fit this run's networks ({first})") from None
     method.eval()

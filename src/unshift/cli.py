@@ -1,7 +1,9 @@
 """The ``unshift`` command: ``train``, ``eval``, ``select``, ``report`` and ``data``.
 
-Bad input (config, data, run directory) ends with one line ``error: ...`` on stderr and exit
-code 2; a loss that turns NaN/Inf ends with exit code 3 and the last good checkpoint kept.
+Exit codes: 0 done; 2 bad input (config, data, run directory, a file that cannot be read or
+written), one line ``error: ...`` on stderr; 3 a loss turned NaN/Inf (the last good checkpoint
+is kept); 130 interrupted (Ctrl-C) and 143 terminated (SIGTERM), with the ``--resume`` line;
+1 only for a bug (a traceback).
 """
 
 from __future__ import annotations
@@ -9,125 +11,32 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
-from unshift import __version__
+from unshift.cli_args import build_parser
 from unshift.config import RunConfig, load_config
 from unshift.errors import ConfigError, RunDirError, TrainingDiverged, UnshiftError
 from unshift.runs import RunDir
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
-
-EPILOG = """examples:
-  unshift train configs/moons/dann.yaml --set seed=1 --set data.angle=50
-  unshift train configs/moons/dann.yaml --run-dir runs/dann --set trainer.steps=500
-  unshift train --resume runs/dann          # continue a killed run
-  unshift eval runs/dann
-  unshift select runs/dann runs/dann-lr2 --validator im   # runs with trainer.snapshot_every
-  unshift report runs/dann --baseline runs/source_only
-  unshift data mnist-m --mnist DATA/mnist --photos DATA/photos --out data/mnist_m
-"""
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="unshift",
-        description="Adversarial unsupervised domain adaptation (DANN, ADDA, source-only "
-        "baselines).",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"unshift {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's stop), handled like Ctrl-C."""
 
-    train = sub.add_parser(
-        "train",
-        help="train a model from a YAML config",
-        description="Train from a YAML config (see configs/), writing a run directory with the "
-        "resolved config, metrics.jsonl, checkpoints, final.json, report.md and, when there is "
-        "a target test set (labelled or not), target_test_predictions.csv.",
-    )
-    train.add_argument("config", nargs="?", help="YAML config file, e.g. configs/moons/dann.yaml")
-    train.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one config value by its dotted key, e.g. --set seed=2 --set "
-        "data.angle=50 (repeatable; values are read as YAML)",
-    )
-    train.add_argument(
-        "--run-dir",
-        help="where to write the run (default: a new folder under runs/)",
-    )
-    train.add_argument(
-        "--resume",
-        metavar="RUN_DIR",
-        help="continue the run in RUN_DIR from its last checkpoint, with its own config; it "
-        "ends with the same metrics as an uninterrupted run",
-    )
 
-    ev = sub.add_parser(
-        "eval",
-        help="evaluate a run's final model on its test sets",
-        description="Load RUN_DIR's checkpoint, print source/target test accuracy and write "
-        "eval.json in RUN_DIR.",
-    )
-    ev.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
-    ev.add_argument(
-        "--step",
-        type=int,
-        metavar="N",
-        help="evaluate the snapshot of step N (trainer.snapshot_every) instead of the final model",
-    )
+class Interrupted(Exception):
+    """Training was stopped; the message says how to continue."""
 
-    sel = sub.add_parser(
-        "select",
-        help="rank the snapshots of runs without target labels",
-        description="Score every snapshot of every RUN_DIR with a label-free validator (no "
-        "target label is read), print them ranked, write selection.json into each run "
-        "directory and name the chosen run and step. Where the target test set has labels, the "
-        "chosen model's target accuracy is printed beside the choice, marked as not used.",
-    )
-    sel.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="runs of one task")
-    sel.add_argument(
-        "--validator",
-        help="source_val_acc, entropy, im, bnm, snd, dev, devn or class_ami (default: "
-        "unshift.selection.DEFAULT_VALIDATOR; source_val_acc, dev and devn need "
-        "data.source_val_fraction > 0 in the runs)",
-    )
-
-    rep = sub.add_parser(
-        "report",
-        help="(re)write a run's report.md and plots",
-        description="Write RUN_DIR/report.md with curves, the confusion matrix and, for 2-D "
-        "data, decision boundaries.",
-    )
-    rep.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
-    rep.add_argument(
-        "--baseline",
-        metavar="RUN_DIR",
-        help="another run (e.g. source-only) to draw beside this one",
-    )
-
-    data = sub.add_parser("data", help="generate datasets", description="Generate datasets.")
-    kinds = data.add_subparsers(dest="dataset", required=True, metavar="DATASET")
-    mm = kinds.add_parser(
-        "mnist-m",
-        help="MNIST-M: MNIST digits blended with patches of colour photographs",
-        description="Write mnist_m_train.npz / mnist_m_test.npz (uint8 (N, 3, 28, 28) and "
-        "labels), README.md naming the photographs used, and montage.png into OUT: every "
-        "MNIST digit blended with a random patch of a photograph, |patch - digit| per channel "
-        "(DANN paper). Deterministic for a seed.",
-    )
-    mm.add_argument("--mnist", required=True, metavar="DIR", help="MNIST idx files")
-    mm.add_argument("--photos", required=True, metavar="DIR", help="colour photographs")
-    mm.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    mm.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    return parser
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def make_data(args: argparse.Namespace) -> int:
@@ -172,7 +81,19 @@ def train(args: argparse.Namespace) -> int:
             raise RunDirError(f"--run-dir {run_dir} is a file; give a directory")
     from unshift.run import run
 
-    result = run(cfg, run_dir, resume=bool(args.resume))
+    try:
+        result = run(cfg, run_dir, resume=bool(args.resume), overwrite=args.overwrite)
+    except KeyboardInterrupt as err:
+        code = EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
+        how = "terminated" if code == EXIT_TERMINATED else "interrupted"
+        if RunDir(run_dir).checkpoint.exists():
+            raise Interrupted(
+                f"{how}; continue from the last checkpoint with: unshift train --resume {run_dir}",
+                code,
+            ) from None
+        raise Interrupted(f"{how} before the first checkpoint; nothing to resume", code) from None
+    if result.replaced is not None:
+        print(f"the earlier run in {run_dir} was moved to {result.replaced}")
     if result.writer and run_dir is not None:
         final = result.final
         summary = ", ".join(
@@ -191,7 +112,6 @@ def evaluate(args: argparse.Namespace) -> int:
     scores = trainer.evaluate(method, data)
     name = "eval.json" if args.step is None else f"eval_step_{args.step}.json"
     out = RunDir(args.run_dir).path / name
-    out.write_text(json.dumps(scores, indent=2) + "\n")
     for role in ("source", "target"):
         if f"{role}_acc" in scores:
             per_output = scores.get(f"{role}_per_output_acc")
@@ -203,6 +123,12 @@ def evaluate(args: argparse.Namespace) -> int:
                     + ")"
                 )
             print(f"{role} test accuracy: {scores[f'{role}_acc']:.4f}{detail}")
+    try:
+        out.write_text(json.dumps(scores, indent=2) + "\n")
+    except OSError as err:
+        raise RunDirError(
+            f"the accuracies above were not saved: cannot write {out} ({err.strerror})"
+        ) from None
     print(f"written: {out}")
     return 0
 
@@ -232,7 +158,21 @@ def report(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
+    if threading.current_thread() is not threading.main_thread():
+        return _dispatch(args)  # only the main thread may handle signals
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _dispatch(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     commands = {
         "train": train,
         "eval": evaluate,
@@ -248,9 +188,15 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_DIVERGED
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except Interrupted as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.code
+    except OSError as err:
+        print(f"error: {err.strerror or err}: {err.filename}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt as err:
+        print("terminated" if isinstance(err, Terminated) else "interrupted", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
 
 
 def entry_point() -> None:

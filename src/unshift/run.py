@@ -19,6 +19,7 @@ from unshift.data.domains import TaskData
 from unshift.eval.metrics import predict_labels
 from unshift.methods import Method
 from unshift.runs import RunDir, atomic_write, write_json
+from unshift.trainer import Trainer
 
 PREDICTIONS = "target_test_predictions.csv"
 
@@ -34,6 +35,8 @@ class Run:
     method: Method
     final: dict[str, Any]
     writer: bool
+    replaced: Path | None = None
+    """Where an earlier run in the same directory was moved (``overwrite=True``)."""
 
 
 def write_predictions(predicted: Tensor, path: Path) -> None:
@@ -50,6 +53,7 @@ def run(
     run_dir: str | Path | None = None,
     *,
     resume: bool = False,
+    overwrite: bool = False,
     data: TaskData | None = None,
     report: bool = True,
 ) -> Run:
@@ -58,25 +62,49 @@ def run(
     With ``run_dir`` the run directory gets ``config.yaml`` (unless ``resume``), metrics,
     checkpoints, ``final.json``, the target test predictions and, with ``report``,
     ``report.md``; without it nothing is written. ``resume=True`` continues ``run_dir`` from its
-    last checkpoint. ``data``: the task, when the caller has already built it for this config
-    (e.g. several methods on one task).
+    last checkpoint. A directory that already holds a run is refused
+    (:class:`~unshift.errors.RunDirError`) unless ``resume`` or ``overwrite``, which first moves
+    the old run to ``<run_dir>.old-<time>`` (:attr:`Run.replaced`); nothing is deleted. While
+    it trains, the directory is locked against a second process. ``data``: the task, when the
+    caller has already built it for this config (e.g. several methods on one task).
     """
-    data = build_data(cfg) if data is None else data
-    method = build_method(cfg, data)
     trainer = build_trainer(cfg, run_dir)
     writer = trainer.is_writer
-    if writer and not resume:
-        assert run_dir is not None
-        atomic_write(RunDir(run_dir).config, lambda tmp: tmp.write_text(to_yaml(cfg)))
-        write_json(RunDir(run_dir).task, data.shape_info())
+    if not writer or run_dir is None:
+        return _run(cfg, None, trainer, data, resume, report)
+    rd, replaced = RunDir(run_dir), None
+    rd.refuse_if_locked()
+    if not resume and rd.holds_run():
+        if not overwrite:
+            rd.refuse_existing()
+        replaced = rd.move_aside()
+    with rd.locked():
+        result = _run(cfg, rd, trainer, data, resume, report)
+    result.replaced = replaced
+    return result
+
+
+def _run(
+    cfg: RunConfig,
+    rd: RunDir | None,
+    trainer: Trainer,
+    data: TaskData | None,
+    resume: bool,
+    report: bool,
+) -> Run:
+    data = build_data(cfg) if data is None else data
+    method = build_method(cfg, data)
+    if rd is not None and not resume:
+        atomic_write(rd.config, lambda tmp: tmp.write_text(to_yaml(cfg)))
+        write_json(rd.task, data.shape_info())
     final = trainer.fit(method, data, resume=resume)
     method.cpu().eval()
-    if writer and run_dir is not None:
+    if rd is not None:
         if data.target_test is not None:
             predicted = predict_labels(method.predict, data.target_test.x)
-            write_predictions(predicted, RunDir(run_dir).path / PREDICTIONS)
+            write_predictions(predicted, rd.path / PREDICTIONS)
         if report:
             from unshift.report.report import write_report
 
-            write_report(run_dir, cfg, data, method, final, cfg.report.baseline)
-    return Run(cfg, data, method, final, writer)
+            write_report(rd.path, cfg, data, method, final, cfg.report.baseline)
+    return Run(cfg, data, method, final, trainer.is_writer)

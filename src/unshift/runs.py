@@ -10,14 +10,18 @@
       task.json         the sizes a network needs (sample shape, classes, domains)
       final.json        final metrics: target_acc, source_acc, steps, wall_s, seed, ...
       report.md         the report, with plots under plots/
+      .lock             "<pid> <host>" of the process training in it, while it trains
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,11 @@ FINAL = "final.json"
 TASK = "task.json"
 CHECKPOINT = Path("checkpoints") / "last.ckpt"
 SNAPSHOTS = "snapshots"
+LOCK = ".lock"
+TRAINED = (METRICS, FINAL, "checkpoints")
+"""What training leaves: :class:`~unshift.Trainer` refuses to start over any of them."""
+RUN_FILES = (CONFIG, *TRAINED)
+"""Any of these makes a directory hold a run that training must not silently replace."""
 
 
 def _clean(value: Any) -> Any:
@@ -112,6 +121,128 @@ class RunDir:
     def create(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
 
+    def holds_run(self, files: tuple[str, ...] = RUN_FILES) -> list[str]:
+        """Those of ``files`` already here; empty for a new directory."""
+        return [name for name in files if (self.path / name).exists()]
+
+    def refuse_existing(
+        self,
+        files: tuple[str, ...] = RUN_FILES,
+        resume: str = "--resume",
+        other: str = "a new --run-dir, or --overwrite (the old run is moved aside, not deleted)",
+    ) -> None:
+        """Raise :class:`RunDirError` if any of ``files`` is here; the message offers
+        ``resume`` and ``other`` as the ways out."""
+        found = self.holds_run(files)
+        if found:
+            raise RunDirError(
+                f"{self.path} already holds a run ({', '.join(found)}); continue it with "
+                f"{resume}, or give {other}"
+            )
+
+    def damaged_checkpoint(self) -> RunDirError:
+        """The error for a last checkpoint that cannot be loaded, naming what still can."""
+        snaps = self.snapshot_steps()
+        usable = (
+            f"; its snapshots (steps {snaps[0]}–{snaps[-1]}) still load with "
+            f"`unshift eval {self.path} --step N`"
+            if snaps
+            else ""
+        )
+        return RunDirError(
+            f"{self.checkpoint} is damaged (truncated or not a checkpoint) and cannot be "
+            f"loaded{usable}; train again with --overwrite"
+        )
+
+    def unwritable(self, err: OSError) -> RunDirError:
+        """The error for a run directory this process cannot write in."""
+        return RunDirError(
+            f"cannot write in {self.path} ({err.strerror}); give a run directory you can write to"
+        )
+
+    def move_aside(self) -> Path:
+        """Rename this directory to ``<path>.old-<time>`` (a new name) and return that path."""
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.old-{stamp}")
+        n = 1
+        while aside.exists():
+            aside = self.path.with_name(f"{self.path.name}.old-{stamp}-{n}")
+            n += 1
+        try:
+            self.path.rename(aside)
+        except OSError as err:
+            raise RunDirError(
+                f"cannot move the earlier run {self.path} aside to {aside} ({err.strerror})"
+            ) from None
+        return aside
+
+    def _lock_owner(self) -> tuple[int, str] | None:
+        """``(pid, host)`` written in the lock file, or ``None`` if there is none readable."""
+        try:
+            pid_text, host = (self.path / LOCK).read_text().split(maxsplit=1)
+            return int(pid_text), host.strip()
+        except (OSError, ValueError):
+            return None
+
+    def lock_holder(self) -> str | None:
+        """``"process <pid> on <host>"`` if another live process trains here, else ``None``
+        (no lock, this process's own lock, or a stale lock of a process that has died)."""
+        owner = self._lock_owner()
+        if owner is None:
+            return None
+        pid, host = owner
+        if host == socket.gethostname():
+            if pid == os.getpid():
+                return None
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return None  # stale: that process is gone
+            except PermissionError:
+                pass  # alive, owned by another user
+        return f"process {pid} on {host}"
+
+    def refuse_if_locked(self) -> None:
+        """Raise :class:`RunDirError` if another live process trains in this directory."""
+        holder = self.lock_holder()
+        if holder is not None:
+            raise RunDirError(
+                f"{self.path} is in use: {holder} is training in it; wait for it to finish or "
+                f"stop it (if it is gone, delete {self.path / LOCK})"
+            )
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold this directory's lock while the block runs: refuse if another live process
+        holds it, take over a stale one, nest within this process's own."""
+        lock = self.path / LOCK
+        if self._lock_owner() == (os.getpid(), socket.gethostname()):
+            yield  # this process holds it already (run() around Trainer.fit)
+            return
+        created = [p for p in (self.path, *self.path.parents) if not p.exists()]
+        for _ in range(3):
+            try:
+                self.create()
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                break
+            except FileExistsError:
+                self.refuse_if_locked()
+                lock.unlink(missing_ok=True)  # stale: its process has died
+            except OSError as err:
+                raise self.unwritable(err) from None
+        else:
+            self.refuse_if_locked()
+            raise RunDirError(f"cannot take the lock {lock}; another process keeps taking it")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"{os.getpid()} {socket.gethostname()}\n")
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
+            for folder in created:  # a run that failed before writing leaves no folders behind
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+
     def append_metrics(self, record: dict[str, Any]) -> None:
         """Append one record to ``metrics.jsonl`` (a line is written whole, then flushed)."""
         line = json.dumps({k: _clean(v) for k, v in record.items()}) + "\n"
@@ -141,12 +272,13 @@ class RunDir:
             raise RunDirError(f"{self.path} has no {FINAL}: the run has not finished")
         return json.loads(self.final.read_text())
 
-    def require(self, *, checkpoint: bool = False) -> RunDir:
-        """Raise :class:`RunDirError` unless this is a run directory (with a checkpoint)."""
+    def require(self, *, checkpoint: bool = False, config: bool = True) -> RunDir:
+        """Raise :class:`RunDirError` unless this is a run directory (with ``config.yaml``
+        where ``config``, with a checkpoint where ``checkpoint``)."""
         if not self.path.is_dir():
             raise RunDirError(f"{self.path} is not a directory, so it is not a run directory")
-        if not self.config.exists():
+        if config and not self.config.exists():
             raise RunDirError(f"{self.path} is not a run directory: it has no {CONFIG}")
         if checkpoint and not self.checkpoint.exists():
-            raise RunDirError(f"{self.path} has no checkpoint ({CHECKPOINT}) to resume from")
+            raise RunDirError(f"{self.path} has no checkpoint ({CHECKPOINT})")
         return self

@@ -9,6 +9,7 @@ optimiser is built.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -48,17 +49,18 @@ class OptimizerSpec:
         require(
             self.name in OPTIMIZERS, "name", f"must be one of {list(OPTIMIZERS)}; got {self.name!r}"
         )
-        require(self.lr > 0, "lr", f"must be > 0; got {self.lr}")
-        require(self.momentum >= 0, "momentum", f"must be >= 0; got {self.momentum}")
-        require(self.weight_decay >= 0, "weight_decay", f"must be >= 0; got {self.weight_decay}")
+        require(0 < self.lr < math.inf, "lr", f"must be a finite number > 0; got {self.lr}")
+        for key in ("momentum", "weight_decay", "lr_alpha", "lr_beta"):
+            value = getattr(self, key)
+            require(0 <= value < math.inf, key, f"must be a finite number >= 0; got {value}")
         require(len(self.betas) == 2, "betas", f"needs two numbers; got {list(self.betas)}")
         require(
             all(0 <= b < 1 for b in self.betas), "betas", f"must lie in [0, 1); got {self.betas}"
         )
         require(
-            all(v > 0 for v in self.lr_scale.values()),
+            all(0 < v < math.inf for v in self.lr_scale.values()),
             "lr_scale",
-            f"values must be > 0; got {self.lr_scale}",
+            f"values must be finite and > 0; got {self.lr_scale}",
         )
         require(
             self.lr_schedule in LR_SCHEDULES,
@@ -122,3 +124,13 @@ class TrainerSpec:
         for key in ("log_every", "eval_every", "checkpoint_every", "snapshot_every"):
             value = getattr(self, key)
             require(value >= 0, key, f"must be >= 0 (0: never); got {value}")
+
+
+def check_lr_scale(lr_scale: dict[str, float], names: list[str], owner: str) -> None:
+    """Raise ``ValueError`` if ``lr_scale`` names an optimiser not in ``names`` (the keys of
+    ``owner``'s :meth:`Method.param_groups`)."""
+    unknown = sorted(set(lr_scale) - set(names))
+    if unknown:
+        raise ValueError(
+            f"lr_scale names optimisers {unknown} that {owner} does not have; it has {names}"
+        )

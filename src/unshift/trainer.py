@@ -9,6 +9,7 @@ resuming to the same result.
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import time
 from pathlib import Path
 from typing import Any
@@ -20,23 +21,13 @@ from tqdm.auto import tqdm
 
 from unshift.data.domains import Domain, TaskData
 from unshift.data.sampling import PairedBatches
-from unshift.errors import DataError, TrainingDiverged
-from unshift.eval.metrics import classification_report, predict_labels
+from unshift.errors import TrainingDiverged
+from unshift.eval.metrics import evaluate
 from unshift.log_keys import DOMAIN_ACC, LR, SECONDS, STEP
 from unshift.methods.base import Method
-from unshift.runs import RunDir, replace_durably, write_json
-from unshift.specs import OptimizerSpec, TrainerSpec
+from unshift.runs import TRAINED, RunDir, replace_durably, write_json
+from unshift.specs import OptimizerSpec, TrainerSpec, check_lr_scale
 from unshift.watchdog import DiscriminatorWatch
-
-
-def check_lr_scale(lr_scale: dict[str, float], names: list[str], owner: str) -> None:
-    """Raise ``ValueError`` if ``lr_scale`` names an optimiser not in ``names`` (the keys of
-    ``owner``'s :meth:`Method.param_groups`)."""
-    unknown = sorted(set(lr_scale) - set(names))
-    if unknown:
-        raise ValueError(
-            f"lr_scale names optimisers {unknown} that {owner} does not have; it has {names}"
-        )
 
 
 class Trainer:
@@ -127,22 +118,9 @@ class Trainer:
         return Domain(domain.x.to(device), y, domain.name)
 
     def evaluate(self, method: Method, data: TaskData) -> dict[str, Any]:
-        """Accuracy, per-class accuracy and confusion on the labelled test sets (and the source
-        training set when there is no source test set)."""
-        was_training = method.training
-        method.eval()
-        out: dict[str, Any] = {}
-        sets = {"source": data.source_test or data.sources[0], "target": data.target_test}
+        """:func:`unshift.eval.metrics.evaluate` on this trainer's device and precision."""
         with self.fabric.autocast():
-            for role, domain in sets.items():
-                if domain is None or domain.y is None:
-                    continue
-                x = domain.x.to(self.fabric.device)
-                predicted = predict_labels(method.predict, x)
-                report = classification_report(predicted, domain.y, data.num_classes)
-                out.update({f"{role}_{key}": value for key, value in report.items()})
-        method.train(was_training)
-        return out
+            return evaluate(method, data, self.fabric.device)
 
     def _save(self, state: dict[str, Any]) -> None:
         assert self.run is not None
@@ -157,23 +135,43 @@ class Trainer:
         """Train ``method`` on ``data``; return (and write) the final metrics.
 
         With ``resume=True`` the run continues from ``run_dir``'s last checkpoint and ends with
-        the same metrics as an uninterrupted run (CPU, same seed).
+        the same metrics as an uninterrupted run (CPU, same seed). Without it, a ``run_dir``
+        that already holds metrics, a checkpoint or ``final.json`` is refused
+        (:class:`~unshift.errors.RunDirError`); the directory is locked while training.
         """
         self._launch()
+        if self.is_writer:
+            assert self.run is not None
+            with self.run.locked():
+                return self._fit_seeded(method, data, resume)
+        return self._fit_seeded(method, data, resume)
+
+    def _fit_seeded(self, method: Method, data: TaskData, resume: bool) -> dict[str, Any]:
         device = self.fabric.device
         accelerated = [device] if device.type != "cpu" else []
         with torch.random.fork_rng(devices=accelerated, device_type=device.type):
             torch.manual_seed(self.seed)
             return self._fit(method, data, resume)
 
+    def _load_checkpoint(self, saved_objects: dict[str, Any]) -> dict[str, Any]:
+        """The rest of the last checkpoint's state after restoring ``saved_objects`` into it;
+        a damaged file is a :class:`RunDirError` that names what can still be used."""
+        assert self.run is not None
+        path = self.run.checkpoint
+        try:
+            return self.fabric.load(path, dict(saved_objects), weights_only=True)
+        except (OSError, EOFError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError):
+            raise self.run.damaged_checkpoint() from None
+
     def _fit(self, method: Method, data: TaskData, resume: bool) -> dict[str, Any]:
-        if method.num_domains != data.num_domains:
-            raise DataError(
-                f"the method was built for {method.num_domains} domains but the data has "
-                f"{data.num_domains} ({len(data.sources)} source, {len(data.targets)} target)"
-            )
-        if resume and self.run is None:
+        method.check_fits(data)
+        if self.run is None and resume:
             raise ValueError("resume=True needs a run_dir")
+        if self.run is not None and resume:
+            self.run.require(checkpoint=True, config=False)
+        elif self.is_writer:
+            assert self.run is not None
+            self.run.refuse_existing(TRAINED, "fit(resume=True)", "a new run_dir")
         fabric = self.fabric
         if self.memory_format is torch.channels_last:
             method.to(memory_format=torch.channels_last)
@@ -193,7 +191,7 @@ class Trainer:
         step, elapsed = 0, 0.0
         if resume:
             assert self.run is not None
-            rest = fabric.load(self.run.checkpoint, dict(saved_objects))
+            rest = self._load_checkpoint(saved_objects)
             step, stream.drawn, elapsed = rest["step"], rest["drawn"], rest["elapsed"]
             torch.set_rng_state(rest["rng"])
             if self.is_writer:
@@ -201,8 +199,6 @@ class Trainer:
         elif self.is_writer:
             assert self.run is not None
             self.run.create()
-            if self.run.metrics.exists():
-                self.run.metrics.unlink()
 
         def checkpoint_state() -> dict[str, Any]:
             return {

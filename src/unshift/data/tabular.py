@@ -15,7 +15,9 @@ Errors name the file and what was expected.
 
 from __future__ import annotations
 
+import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,7 +90,7 @@ def _read_svmlight(path: Path, n_features: int | None) -> tuple[Tensor, Tensor]:
 
     try:
         x, y = load_svmlight_file(str(path), n_features=n_features, dtype=np.float32)
-    except (ValueError, OSError, EOFError) as err:
+    except (ValueError, OSError, EOFError, zlib.error) as err:
         raise DataError(f"data file {path} is not a readable svmlight file ({err})") from None
     return _features(x, path, "features"), _labels(y, path)
 
@@ -123,9 +125,13 @@ def _read_csv(path: Path, label_column: str) -> tuple[Tensor, Tensor | None]:
     try:
         with open(path) as fh:
             header = fh.readline().strip().split(",")
-        table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    except (OSError, ValueError) as err:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data": refused below
+            table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    except (OSError, ValueError, UnicodeDecodeError, zlib.error) as err:
         raise DataError(f"data file {path} is not a readable numeric CSV file ({err})") from None
+    if table.size == 0:
+        raise DataError(f"data file {path} holds a header but no rows")
     if table.shape[1] != len(header):
         raise DataError(
             f"{path}: the header names {len(header)} columns but rows hold {table.shape[1]}"
@@ -153,6 +159,10 @@ def load_features(
     path = Path(path)
     if not path.exists():
         raise DataError(f"data file {path} does not exist")
+    if path.is_dir():
+        raise DataError(f"data file {path} is a directory; give the file itself")
+    if path.stat().st_size == 0:
+        raise DataError(f"data file {path} is empty")
     kind = file_format(path)
     if kind in SVMLIGHT:
         x, y = _read_svmlight(path, n_features)
@@ -171,6 +181,8 @@ def load_features(
             f"data file {path} has no labels (expected e.g. 'y', 'labels' or a "
             f"'{label_column}' column)"
         )
+    if x.shape[0] == 0:
+        raise DataError(f"data file {path} is empty: it holds no samples")
     if y is not None and len(y) != x.shape[0]:
         raise DataError(f"{path}: {x.shape[0]} samples but {len(y)} labels")
     return Domain(x, y, name or path.name.split(".")[0])
@@ -220,6 +232,13 @@ def file_task(cfg: FilesConfig, seed: int) -> TaskData:
             return None
         domain = load_features(path, labelled, cfg.n_features, cfg.label_column)
         if cfg.transform == "log1p":
+            values = domain.x.coalesce().values() if domain.x.is_sparse else domain.x
+            if values.numel() and float(values.min()) < -1:
+                raise DataError(
+                    f"{path}: data.transform=log1p needs features >= -1 (counts); the smallest "
+                    f"is {float(values.min()):.4g}. For real-valued features set "
+                    "data.transform=none (and data.standardize=true)"
+                )
             domain.x = torch.log1p(domain.x)
         return domain
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from unshift.data.domains import as_float, take_rows
+from unshift.data.domains import TaskData, as_float, take_rows
 from unshift.nn.heads import Logits, output_classes
 
 
@@ -67,3 +68,23 @@ def classification_report(
         "per_class_acc": per_class,
         "confusion": conf.tolist(),
     }
+
+
+def evaluate(
+    method: torch.nn.Module, data: TaskData, device: torch.device | str = "cpu"
+) -> dict[str, Any]:
+    """Accuracy, per-class accuracy and confusion (:func:`classification_report`, keys
+    prefixed ``source_`` / ``target_``) of ``method.predict`` on the labelled test sets (and on
+    the source training set when there is no source test set), inputs moved to ``device``."""
+    was_training = method.training
+    method.eval()
+    out: dict[str, Any] = {}
+    sets = {"source": data.source_test or data.sources[0], "target": data.target_test}
+    for role, domain in sets.items():
+        if domain is None or domain.y is None:
+            continue
+        predicted = predict_labels(method.predict, domain.x.to(device))  # type: ignore[arg-type]
+        report = classification_report(predicted, domain.y, data.num_classes)
+        out.update({f"{role}_{key}": value for key, value in report.items()})
+    method.train(was_training)
+    return out

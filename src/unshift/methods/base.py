@@ -25,7 +25,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from unshift.data.domains import TaskData
+from unshift.data.domains import TaskData, take_rows
+from unshift.errors import DataError
 from unshift.log_keys import LABEL_LOSS
 from unshift.models.networks import Networks
 from unshift.nn.discriminator import DomainDiscriminator, check_discriminator
@@ -110,6 +111,38 @@ class Method(nn.Module):
         """The method its config section ``cfg`` (a ``cls.Config``) describes, on ``networks``
         sized for ``data``."""
         return cls(networks.features, networks.head)
+
+    def check_fits(self, data: TaskData) -> None:
+        """Raise :class:`~unshift.errors.DataError` unless this method takes ``data``: its
+        number of domains, its networks on one source sample, and one output per class count
+        of ``data`` (checked on CPU or wherever the weights are, before training)."""
+        if self.num_domains != data.num_domains:
+            raise DataError(
+                f"the method was built for {self.num_domains} domains but the data has "
+                f"{data.num_domains} ({len(data.sources)} source, {len(data.targets)} target)"
+            )
+        source = data.sources[0].x
+        x = take_rows(source, torch.arange(min(2, len(source))))
+        weight = next(self.parameters(), None)
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                logits = self.predict(x if weight is None else x.to(weight.device))
+        except RuntimeError as err:
+            first = str(err).splitlines()[0]
+            raise DataError(
+                f"the networks do not take this data's samples of shape {tuple(x.shape[1:])} "
+                f"(torch: {first}); build them for this input shape"
+            ) from None
+        finally:
+            self.train(was_training)
+        widths = tuple(t.shape[-1] for t in (logits if isinstance(logits, tuple) else [logits]))
+        if widths != data.class_counts:
+            raise DataError(
+                f"the label head gives {widths[0] if len(widths) == 1 else widths} outputs per "
+                f"sample but the data has {data.num_classes} classes"
+            )
 
     def features(self, x: Tensor) -> Tensor:
         """``G_f(x)`` flattened to ``(B, F)``."""

@@ -1,0 +1,122 @@
+"""The ``unshift`` command's arguments: every subcommand and option, with its help."""
+
+from __future__ import annotations
+
+import argparse
+
+from unshift import __version__
+
+EPILOG = """examples:
+  unshift train configs/moons/dann.yaml --set seed=1 --set data.angle=50
+  unshift train configs/moons/dann.yaml --run-dir runs/dann --set trainer.steps=500
+  unshift train --resume runs/dann          # continue a killed run
+  unshift eval runs/dann
+  unshift select runs/dann runs/dann-lr2 --validator im   # runs with trainer.snapshot_every
+  unshift report runs/dann --baseline runs/source_only
+  unshift data mnist-m --mnist DATA/mnist --photos DATA/photos --out data/mnist_m
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="unshift",
+        description="Adversarial unsupervised domain adaptation (DANN, ADDA, source-only "
+        "baselines).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"unshift {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser(
+        "train",
+        help="train a model from a YAML config",
+        description="Train from a YAML config (see configs/), writing a run directory with the "
+        "resolved config, metrics.jsonl, checkpoints, final.json, report.md and, when there is "
+        "a target test set (labelled or not), target_test_predictions.csv.",
+    )
+    train.add_argument("config", nargs="?", help="YAML config file, e.g. configs/moons/dann.yaml")
+    train.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config value by its dotted key, e.g. --set seed=2 --set "
+        "data.angle=50 (repeatable; values are read as YAML)",
+    )
+    train.add_argument(
+        "--run-dir",
+        help="where to write the run (default: a new folder under runs/)",
+    )
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="if --run-dir already holds a run, move it to RUN_DIR.old-<time> (nothing is "
+        "deleted) and train anew; without it such a directory is refused",
+    )
+    train.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR from its last checkpoint, with its own config; it "
+        "ends with the same metrics as an uninterrupted run",
+    )
+
+    ev = sub.add_parser(
+        "eval",
+        help="evaluate a run's final model on its test sets",
+        description="Load RUN_DIR's checkpoint, print source/target test accuracy and write "
+        "eval.json in RUN_DIR.",
+    )
+    ev.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
+    ev.add_argument(
+        "--step",
+        type=int,
+        metavar="N",
+        help="evaluate the snapshot of step N (trainer.snapshot_every) instead of the final model",
+    )
+
+    sel = sub.add_parser(
+        "select",
+        help="rank the snapshots of runs without target labels",
+        description="Score every snapshot of every RUN_DIR with a label-free validator (no "
+        "target label is read), print them ranked, write selection.json into each run "
+        "directory and name the chosen run and step. Where the target test set has labels, the "
+        "chosen model's target accuracy is printed beside the choice, marked as not used.",
+    )
+    sel.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="runs of one task")
+    sel.add_argument(
+        "--validator",
+        help="source_val_acc, entropy, im, bnm, snd, dev, devn or class_ami (default: "
+        "unshift.selection.DEFAULT_VALIDATOR; source_val_acc, dev and devn need "
+        "data.source_val_fraction > 0 in the runs)",
+    )
+
+    rep = sub.add_parser(
+        "report",
+        help="(re)write a run's report.md and plots",
+        description="Write RUN_DIR/report.md with curves, the confusion matrix and, for 2-D "
+        "data, decision boundaries.",
+    )
+    rep.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
+    rep.add_argument(
+        "--baseline",
+        metavar="RUN_DIR",
+        help="another run (e.g. source-only) to draw beside this one",
+    )
+
+    data = sub.add_parser("data", help="generate datasets", description="Generate datasets.")
+    kinds = data.add_subparsers(dest="dataset", required=True, metavar="DATASET")
+    mm = kinds.add_parser(
+        "mnist-m",
+        help="MNIST-M: MNIST digits blended with patches of colour photographs",
+        description="Write mnist_m_train.npz / mnist_m_test.npz (uint8 (N, 3, 28, 28) and "
+        "labels), README.md naming the photographs used, and montage.png into OUT: every "
+        "MNIST digit blended with a random patch of a photograph, |patch - digit| per channel "
+        "(DANN paper). Deterministic for a seed.",
+    )
+    mm.add_argument("--mnist", required=True, metavar="DIR", help="MNIST idx files")
+    mm.add_argument("--photos", required=True, metavar="DIR", help="colour photographs")
+    mm.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    mm.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    return parser

@@ -1,0 +1,517 @@
+"""Nothing lost, nothing cryptic: run directories, checkpoints, data files, config values and
+the Python API, each bad input one line on stderr with a documented exit code, and no file
+that existed before changed (every file under the test's folders hashed before and after)."""
+
+import gzip
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from unshift.cli import main
+from unshift.errors import DataError, RunDirError
+
+from .conftest import CONFIGS
+
+DANN = str(CONFIGS / "moons" / "dann.yaml")
+FEATURES = str(CONFIGS / "features_dann.yaml")
+SHORT = ["--set", "trainer.steps=40", "--set", "trainer.snapshot_every=20"]
+ROOT_USER = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A finished moons run with snapshots (never changed by any case: its copies are)."""
+    run = tmp_path_factory.mktemp("finished") / "run"
+    assert main(["train", DANN, "--run-dir", str(run), *SHORT]) == 0
+    return run
+
+
+def digest(root: Path) -> dict[str, str]:
+    """Every file under ``root`` (hidden ones included) by its SHA-256."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def unfinished(finished: Path, tmp: Path) -> Path:
+    """A copy of the finished run as if killed after its last checkpoint."""
+    run = tmp / "killed"
+    shutil.copytree(finished, run)
+    (run / "final.json").unlink()
+    return run
+
+
+def features(tmp: Path, *extra: str, source: str = "s.csv", target: str = "t.csv") -> list[str]:
+    rng = np.random.default_rng(0)
+    for name in ("s.csv", "t.csv"):
+        if not (tmp / name).exists():
+            x = rng.normal(size=(30, 3))
+            rows = "\n".join(",".join(f"{v:.3f}" for v in r) + f",{i % 2}" for i, r in enumerate(x))
+            (tmp / name).write_text("a,b,c,label\n" + rows + "\n")
+    return [
+        "train",
+        FEATURES,
+        "--set",
+        f"data.source={tmp / source}",
+        "--set",
+        f"data.target={tmp / target}",
+        "--set",
+        "trainer.steps=5",
+        *extra,
+    ]
+
+
+def write(path: Path, content: bytes | str) -> Path:
+    if isinstance(content, str):
+        content = content.encode()
+    path.write_bytes(content)
+    return path
+
+
+def damaged(finished: Path, tmp: Path, content: bytes) -> Path:
+    run = unfinished(finished, tmp)
+    write(run / "checkpoints" / "last.ckpt", content)
+    return run
+
+
+def truncated(finished: Path, tmp: Path) -> Path:
+    run = unfinished(finished, tmp)
+    ckpt = run / "checkpoints" / "last.ckpt"
+    ckpt.write_bytes(ckpt.read_bytes()[:500])
+    return run
+
+
+def locked_by_a_live_process(finished: Path, tmp: Path) -> Path:
+    run = unfinished(finished, tmp)
+    write(run / ".lock", f"{os.getppid()} {os.uname().nodename}\n")
+    return run
+
+
+# name: (setup(finished, tmp) -> argv, exit code, what the line says)
+CASES = {
+    # run directories
+    "train into a finished run": (
+        lambda f, t: ["train", DANN, "--run-dir", str(f), *SHORT],
+        2,
+        "already holds a run (config.yaml, metrics.jsonl, final.json, checkpoints); continue "
+        "it with --resume, or give a new --run-dir, or --overwrite",
+    ),
+    "train into an unfinished run": (
+        lambda f, t: ["train", DANN, "--run-dir", str(unfinished(f, t))],
+        2,
+        "already holds a run",
+    ),
+    "train into a directory locked by a live process": (
+        lambda f, t: ["train", DANN, "--run-dir", str(locked_by_a_live_process(f, t))],
+        2,
+        f"is in use: process {os.getppid()} on",
+    ),
+    "overwrite a directory locked by a live process": (
+        lambda f, t: [
+            "train",
+            DANN,
+            "--overwrite",
+            "--run-dir",
+            str(locked_by_a_live_process(f, t)),
+        ],
+        2,
+        "is in use",
+    ),
+    "resume a directory locked by a live process": (
+        lambda f, t: ["train", "--resume", str(locked_by_a_live_process(f, t))],
+        2,
+        "is in use",
+    ),
+    "--run-dir names a file": (
+        lambda f, t: ["train", DANN, "--run-dir", str(write(t / "file", "x"))],
+        2,
+        "is a file; give a directory",
+    ),
+    "resume a missing directory": (
+        lambda f, t: ["train", "--resume", str(t / "nowhere")],
+        2,
+        "is not a directory, so it is not a run directory",
+    ),
+    "resume a run without its checkpoint": (
+        lambda f, t: ["train", "--resume", str(without_checkpoint(f, t))],
+        2,
+        "has no checkpoint (checkpoints/last.ckpt)",
+    ),
+    "resume with a config of its own": (
+        lambda f, t: ["train", DANN, "--resume", str(unfinished(f, t)), "--set", "seed=3"],
+        2,
+        "continues",
+    ),
+    # checkpoints and snapshots
+    "resume a truncated checkpoint": (
+        lambda f, t: ["train", "--resume", str(truncated(f, t))],
+        2,
+        "is damaged (truncated or not a checkpoint) and cannot be loaded; its snapshots "
+        "(steps 20–40) still load with",
+    ),
+    "resume a 0-byte checkpoint": (
+        lambda f, t: ["train", "--resume", str(damaged(f, t, b""))],
+        2,
+        "is damaged",
+    ),
+    "resume a checkpoint of random bytes": (
+        lambda f, t: ["train", "--resume", str(damaged(f, t, os.urandom(4096)))],
+        2,
+        "is damaged",
+    ),
+    "resume a pickle that is no checkpoint": (
+        lambda f, t: ["train", "--resume", str(damaged(f, t, pickled_object()))],
+        2,
+        "is damaged",
+    ),
+    "eval a damaged checkpoint": (
+        lambda f, t: ["eval", str(truncated(f, t))],
+        2,
+        "is damaged",
+    ),
+    "eval a damaged snapshot": (
+        lambda f, t: ["eval", str(damaged_snapshot(f, t)), "--step", "20"],
+        2,
+        "step_00000020.pt is damaged (truncated or not a snapshot)",
+    ),
+    "eval a snapshot that does not exist": (
+        lambda f, t: ["eval", str(f), "--step", "30"],
+        2,
+        "has no snapshot of step 30; it has steps [20, 40]",
+    ),
+    "eval a run without checkpoint": (
+        lambda f, t: ["eval", str(without_checkpoint(f, t))],
+        2,
+        "has no checkpoint (checkpoints/last.ckpt)",
+    ),
+    "select with an unknown validator": (
+        lambda f, t: ["select", str(f), "--validator", "oracle"],
+        2,
+        "unknown validator 'oracle'",
+    ),
+    "report a missing directory": (
+        lambda f, t: ["report", str(t / "nowhere")],
+        2,
+        "is not a directory",
+    ),
+    "report with a baseline of another task": (
+        lambda f, t: ["report", str(f), "--baseline", str(other_task(t))],
+        2,
+        "is a run of another task",
+    ),
+    # data files
+    "a data path that is a directory": (
+        lambda f, t: features(t, source="."),
+        2,
+        "is a directory; give the file itself",
+    ),
+    "an empty CSV file": (
+        lambda f, t: features(t, source=write(t / "e.csv", "").name),
+        2,
+        "e.csv is empty",
+    ),
+    "a header-only CSV file": (
+        lambda f, t: features(t, source=write(t / "h.csv", "a,b,c,label\n").name),
+        2,
+        "h.csv holds a header but no rows",
+    ),
+    "an empty svmlight file": (
+        lambda f, t: features(t, source=write(t / "e.svmlight", "").name),
+        2,
+        "e.svmlight is empty",
+    ),
+    "a corrupt gzip svmlight file": (
+        lambda f, t: features(t, source=corrupt_gzip(t).name),
+        2,
+        "is not a readable svmlight file",
+    ),
+    "a truncated gzip svmlight file": (
+        lambda f, t: features(t, source=truncated_gzip(t).name),
+        2,
+        "is not a readable svmlight file",
+    ),
+    "a binary file named .csv": (
+        lambda f, t: features(t, source=write(t / "b.csv", os.urandom(300)).name),
+        2,
+        "is not a readable numeric CSV file",
+    ),
+    "an unknown file format": (
+        lambda f, t: features(t, source=write(t / "x.txt", "1 2 3").name),
+        2,
+        "unknown format '.txt'",
+    ),
+    "log1p of features below -1": (
+        lambda f, t: features(t, "--set", "data.transform=log1p"),
+        2,
+        "data.transform=log1p needs features >= -1 (counts); the smallest is",
+    ),
+    "CSV labels that are not integers": (
+        lambda f, t: features(
+            t, source=write(t / "f.csv", "a,label\n" + "".join(f"{i},0.5\n" for i in range(9))).name
+        ),
+        2,
+        "labels must be integers",
+    ),
+    # config values, refused before anything is written
+    "an infinite learning rate": (
+        lambda f, t: ["train", DANN, "--run-dir", str(t / "new"), "--set", "optim.lr=.inf"],
+        2,
+        "'optim.lr': must be a finite number > 0; got inf",
+    ),
+    "a negative weight decay": (
+        lambda f, t: ["train", DANN, "--set", "optim.weight_decay=-0.1"],
+        2,
+        "'optim.weight_decay': must be a finite number >= 0; got -0.1",
+    ),
+    "an infinite momentum": (
+        lambda f, t: ["train", DANN, "--set", "optim.momentum=.inf"],
+        2,
+        "'optim.momentum': must be a finite number >= 0; got inf",
+    ),
+    "a zero lr_scale": (
+        lambda f, t: ["train", DANN, "--set", "optim.lr_scale={main: 0}"],
+        2,
+        "'optim.lr_scale': values must be finite and > 0",
+    ),
+    "a negative snapshot period": (
+        lambda f, t: ["train", DANN, "--set", "trainer.snapshot_every=-1"],
+        2,
+        "'trainer.snapshot_every': must be >= 0",
+    ),
+    "a zero batch size": (
+        lambda f, t: ["train", DANN, "--set", "trainer.batch_size=0"],
+        2,
+        "'trainer.batch_size'",
+    ),
+    "an unknown optimiser": (
+        lambda f, t: ["train", DANN, "--set", "optim.name=lbfgs"],
+        2,
+        "'optim.name': must be one of ['sgd', 'adam']",
+    ),
+    "an unknown model": (
+        lambda f, t: ["train", DANN, "--set", "model.name=resnet"],
+        2,
+        "unknown model 'resnet'",
+    ),
+    "an unknown dataset": (
+        lambda f, t: ["train", DANN, "--set", "data.name=imagenet"],
+        2,
+        "unknown dataset 'imagenet'",
+    ),
+    "a non-numeric seed": (
+        lambda f, t: ["train", DANN, "--set", "seed=abc"],
+        2,
+        "'seed'",
+    ),
+    "a negative noise": (
+        lambda f, t: ["train", DANN, "--set", "data.noise=-1"],
+        2,
+        "'data.noise'",
+    ),
+}
+
+
+def without_checkpoint(finished: Path, tmp: Path) -> Path:
+    run = unfinished(finished, tmp)
+    shutil.rmtree(run / "checkpoints")
+    return run
+
+
+def damaged_snapshot(finished: Path, tmp: Path) -> Path:
+    run = tmp / "snap"
+    shutil.copytree(finished, run)
+    write(run / "snapshots" / "step_00000020.pt", b"\x80\x02garbage")
+    return run
+
+
+def pickled_object() -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    torch.save({"not": "a checkpoint"}, buffer)
+    return buffer.getvalue()
+
+
+def corrupt_gzip(tmp: Path) -> Path:
+    data = bytearray(gzip.compress(b"1 1:0.5 2:1\n0 1:1 3:2\n" * 50))
+    data[20:40] = b"\x00" * 20
+    return write(tmp / "c.svmlight.gz", bytes(data))
+
+
+def truncated_gzip(tmp: Path) -> Path:
+    return write(tmp / "tr.svmlight.gz", gzip.compress(b"1 1:0.5 2:1\n0 1:1 3:2\n" * 50)[:30])
+
+
+def other_task(tmp: Path) -> Path:
+    run = tmp / "other"
+    assert main(["train", DANN, "--run-dir", str(run), *SHORT, "--set", "data.angle=50"]) == 0
+    return run
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_is_one_line_and_changes_nothing(name, finished, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    setup, code, message = CASES[name]
+    args = setup(finished, tmp_path)
+    before = digest(tmp_path), digest(finished)
+    capsys.readouterr()
+    assert main([str(a) for a in args]) == code
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
+    assert message in err, err
+    assert (digest(tmp_path), digest(finished)) == before, "a refused command changed files"
+
+
+def test_at_least_forty_cases():
+    assert len(CASES) >= 40
+
+
+def test_overwrite_moves_the_old_run_aside_and_a_failing_overwrite_keeps_it(
+    finished, tmp_path, capsys
+):
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    old = digest(run)
+    diverging = ["--set", "optim.lr=1e30", "--set", "trainer.steps=40"]
+    assert main(["train", DANN, "--run-dir", str(run), "--overwrite", *diverging]) == 3
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith("run.old-")]
+    assert len(aside) == 1 and digest(aside[0]) == old
+    assert main(["eval", str(aside[0])]) == 0  # complete and loadable where it went
+    capsys.readouterr()
+    assert main(["train", DANN, "--run-dir", str(run), "--overwrite", *SHORT]) == 0
+    assert "was moved to" in capsys.readouterr().out
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith("run.old-")]) == 2
+
+
+def test_resume_of_a_finished_run_changes_nothing(finished, capsys):
+    before = digest(finished)
+    assert main(["train", "--resume", str(finished)]) == 0
+    assert "has finished (40 steps): nothing to resume, nothing changed" in capsys.readouterr().out
+    assert digest(finished) == before
+
+
+def test_a_stale_lock_is_taken_over(finished, tmp_path):
+    run = unfinished(finished, tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], text=True,
+                          capture_output=True, check=True).stdout.strip()  # fmt: skip
+    write(run / ".lock", f"{dead} {os.uname().nodename}\n")
+    assert main(["train", "--resume", str(run)]) == 0
+    assert (run / "final.json").exists() and not (run / ".lock").exists()
+
+
+def test_an_unwritable_run_directory_is_one_line(finished, tmp_path, capsys, monkeypatch):
+    """What a read-only directory does, also where the tests run as root (who may write)."""
+    import unshift.runs
+
+    run = unfinished(finished, tmp_path)
+    before = digest(run)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(unshift.runs.os, "open", refuse)
+    assert main(["train", "--resume", str(run)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: cannot write in {run} (Permission denied); give a run directory you can write to"
+    )
+    monkeypatch.setattr(Path, "write_text", refuse)
+    assert main(["eval", str(run)]) == 2
+    out, err = capsys.readouterr()
+    assert "target test accuracy" in out
+    assert err.strip() == (
+        f"error: the accuracies above were not saved: cannot write {run / 'eval.json'} "
+        "(Permission denied)"
+    )
+    assert digest(run) == before
+
+
+@pytest.mark.skipif(ROOT_USER, reason="root writes into read-only directories")
+def test_a_read_only_run_directory_fails_before_training(finished, tmp_path, capsys):
+    run = unfinished(finished, tmp_path)
+    for path in (run, *run.rglob("*")):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        before = digest(run)
+        assert main(["train", "--resume", str(run)]) == 2
+        assert "cannot write in" in capsys.readouterr().err
+        assert main(["eval", str(run)]) == 2
+        out, err = capsys.readouterr()
+        assert "target test accuracy" in out and "were not saved" in err
+        assert digest(run) == before
+    finally:
+        for path in (run, *run.rglob("*")):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_sigterm_checkpoints_and_says_how_to_resume(tmp_path):
+    run = tmp_path / "run"
+    args = ["--set", "trainer.steps=400000", "--set", "trainer.checkpoint_every=50"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "unshift", "train", DANN, "--run-dir", str(run), *args],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    ckpt = run / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 120
+    while not ckpt.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.terminate()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143
+    assert err.strip().splitlines()[-1] == (
+        f"error: terminated; continue from the last checkpoint with: unshift train --resume {run}"
+    )
+    assert "Traceback" not in err and not (run / ".lock").exists()
+
+
+# ------------------------------------------------------------------ the Python API
+def test_trainer_refuses_a_run_dir_that_holds_a_run(finished):
+    from unshift.build import build_method, build_trainer, load_run
+
+    cfg, data, _ = load_run(finished, train_data=True)
+    before = digest(finished)
+    with pytest.raises(RunDirError, match="already holds a run"):
+        build_trainer(cfg, finished).fit(build_method(cfg, data), data)
+    assert digest(finished) == before
+
+
+def test_trainer_resume_without_a_checkpoint_is_a_run_dir_error(tmp_path):
+    from unshift.build import build_data, build_method, build_trainer
+    from unshift.config import load_config
+
+    cfg = load_config(DANN, ["trainer.steps=5"])
+    data = build_data(cfg)
+    with pytest.raises(RunDirError, match="has no checkpoint"):
+        build_trainer(cfg, tmp_path).fit(build_method(cfg, data), data, resume=True)
+
+
+@pytest.mark.parametrize(
+    "in_features, classes, message",
+    [
+        (5, 2, r"do not take this data's samples of shape \(2,\)"),
+        (2, 3, "the label head gives 3 outputs per sample but the data has 2 classes"),
+    ],
+)
+def test_networks_that_do_not_fit_the_data_are_refused_before_training(
+    in_features, classes, message
+):
+    from torch import nn
+
+    from unshift import Trainer
+    from unshift.data.moons import MoonsConfig, moons_task
+    from unshift.methods import SourceOnly
+
+    data = moons_task(MoonsConfig(n_train=20, n_test=10), seed=0)
+    method = SourceOnly(nn.Linear(in_features, 8), nn.Linear(8, classes))
+    with pytest.raises(DataError, match=message):
+        Trainer(max_steps=3).fit(method, data)
