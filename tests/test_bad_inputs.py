@@ -515,3 +515,83 @@ def test_networks_that_do_not_fit_the_data_are_refused_before_training(
     method = SourceOnly(nn.Linear(in_features, 8), nn.Linear(8, classes))
     with pytest.raises(DataError, match=message):
         Trainer(max_steps=3).fit(method, data)
+
+
+def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(tmp_path, capsys,
+                                                                       monkeypatch):  # fmt: skip
+    from lightning_fabric import Fabric
+
+    run = tmp_path / "run"
+    real_save, saves = Fabric.save, []
+
+    def save(self, path, state, *args, **kwargs):
+        saves.append(path)
+        if len(saves) == 2:
+            Path(path).write_bytes(b"half a checkpoint")
+            raise OSError(28, "No space left on device", str(path))
+        return real_save(self, path, state, *args, **kwargs)
+
+    monkeypatch.setattr(Fabric, "save", save)
+    args = ["--set", "trainer.steps=40", "--set", "trainer.checkpoint_every=10"]
+    assert main(["train", DANN, "--run-dir", str(run), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: No space left on device:") and len(err.splitlines()) == 1
+    ckpt = run / "checkpoints" / "last.ckpt"
+    assert torch.load(ckpt, weights_only=True)["step"] == 10
+    assert sorted(p.name for p in ckpt.parent.iterdir()) == ["last.ckpt"]
+    monkeypatch.setattr(Fabric, "save", real_save)
+    assert main(["train", "--resume", str(run)]) == 0
+
+
+def test_a_figure_that_cannot_be_drawn_is_skipped_and_named(finished, tmp_path, monkeypatch):
+    from unshift.report import plots
+
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+
+    def refuse(*args, **kwargs):
+        raise ValueError("too few samples")
+
+    monkeypatch.setattr(plots, "decision_boundaries", refuse)
+    assert main(["report", str(run)]) == 0
+    text = (run / "report.md").read_text()
+    assert "## Skipped" in text and "- decision boundaries: ValueError: too few samples" in text
+    assert "plots/curves.png" in text and "target accuracy" in text
+
+
+def test_sigint_at_a_random_step_then_resume_ends_bit_identical(tmp_path):
+    import json
+    import random
+    import signal
+
+    def metrics(run):
+        lines = (run / "metrics.jsonl").read_text().splitlines()
+        return [{k: v for k, v in json.loads(x).items() if k != "seconds"} for x in lines]
+
+    args = ["--set", "trainer.steps=600", "--set", "trainer.checkpoint_every=25"]
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "unshift", "train", DANN, "--run-dir", str(stopped), *args],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (stopped / "checkpoints" / "last.ckpt").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(random.uniform(0.0, 0.5))
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the run ended before the signal arrived")
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (
+        f"error: interrupted; continue from the last checkpoint with: unshift train --resume "
+        f"{stopped}"
+    )
+    assert main(["train", "--resume", str(stopped)]) == 0
+    assert main(["train", DANN, "--run-dir", str(straight), *args]) == 0
+    a, b = (json.loads((r / "final.json").read_text()) for r in (straight, stopped))
+    assert {k: v for k, v in a.items() if k != "wall_s"} == {
+        k: v for k, v in b.items() if k != "wall_s"
+    }
+    assert metrics(straight) == metrics(stopped)

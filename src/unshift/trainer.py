@@ -126,9 +126,13 @@ class Trainer:
         assert self.run is not None
         path = self.run.checkpoint
         tmp = path.with_name(f".{path.name}.tmp")
-        self.fabric.save(tmp, state)
-        if self.is_writer:
-            replace_durably(tmp, path)
+        try:
+            self.fabric.save(tmp, state)
+            if self.is_writer:
+                replace_durably(tmp, path)
+        finally:  # a failed write (a full disk) leaves the previous checkpoint as it was
+            if self.is_writer:
+                tmp.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ the loop
     def fit(self, method: Method, data: TaskData, resume: bool = False) -> dict[str, Any]:

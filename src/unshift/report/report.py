@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -27,6 +28,7 @@ CURVES = {
 }
 SCHEDULES = {"λ (GRL coefficient)": (COEFF,), "learning rate": (LR,)}
 EMBEDDED_PER_DOMAIN = 1000
+T = TypeVar("T")
 
 
 def _fmt(value: object) -> str:
@@ -71,6 +73,21 @@ def _embedding_section(
         rows.append(f"| proxy A-distance, features of {title} | {pad:.3f} |")
         panels[title] = (_tsne(f_src, f_tgt, seed), domain, labels)
     return rows, plots.embeddings(panels, path)
+
+
+class _Parts:
+    """Draws each part of the report, keeping the reason of any that cannot be drawn (too few
+    samples for a proxy A-distance, a t-SNE of three points, ...) instead of failing it all."""
+
+    def __init__(self) -> None:
+        self.skipped: list[str] = []
+
+    def __call__(self, what: str, draw: Callable[[], T]) -> T | None:
+        try:
+            return draw()
+        except Exception as err:  # one figure must not cost the whole report
+            self.skipped.append(f"- {what}: {type(err).__name__}: {str(err).splitlines()[0]}")
+            return None
 
 
 def report_run(run_dir: str | Path, baseline: str | Path | None = None) -> Path:
@@ -132,29 +149,45 @@ def write_report(
             lines.append(f"| {role} accuracy per output (test) | {values} |")
     source = data.source_test or data.sources[0]
     target = data.target_test or data.targets[0]
+    part = _Parts()
     images: list[tuple[str, Path | None]] = [
-        ("Training curves", plots.curves(records, CURVES, plot_dir / "curves.png")),
-        ("Schedules", plots.curves(records, SCHEDULES, plot_dir / "schedules.png")),
+        (title, part(title, lambda c=curves, f=file: plots.curves(records, c, plot_dir / f)))
+        for title, curves, file in (
+            ("Training curves", CURVES, "curves.png"),
+            ("Schedules", SCHEDULES, "schedules.png"),
+        )
     ]
     models[cfg.method.name] = method
     is_image = len(data.input_shape) > 1
     if is_image:
         source = _subset(source, EMBEDDED_PER_DOMAIN, cfg.seed)
         target = _subset(target, EMBEDDED_PER_DOMAIN, cfg.seed + 1)
-    pad_raw = proxy_a_distance(as_float(source.x), as_float(target.x), seed=cfg.seed)
-    lines.append(f"| proxy A-distance, raw inputs | {pad_raw:.3f} |")
+    pad_raw = part(
+        "proxy A-distance of raw inputs",
+        lambda: proxy_a_distance(as_float(source.x), as_float(target.x), seed=cfg.seed),
+    )
+    if pad_raw is not None:
+        lines.append(f"| proxy A-distance, raw inputs | {pad_raw:.3f} |")
     if is_image:
-        rows, figure = _embedding_section(
-            models, source, target, cfg.seed, plot_dir / "tsne_features.png"
+        section = part(
+            "t-SNE and proxy A-distance of features",
+            lambda: _embedding_section(
+                models, source, target, cfg.seed, plot_dir / "tsne_features.png"
+            ),
         )
-        lines += rows
-        by = " (class: first output)" if not isinstance(data.num_classes, int) else ""
-        images.append((f"t-SNE of test features (source and target){by}", figure))
+        if section is not None:
+            lines += section[0]
+            by = " (class: first output)" if not isinstance(data.num_classes, int) else ""
+            images.append((f"t-SNE of test features (source and target){by}", section[1]))
     else:
-        pad = proxy_a_distance(
-            _features(method, source.x), _features(method, target.x), seed=cfg.seed
+        pad = part(
+            "proxy A-distance of learned features",
+            lambda: proxy_a_distance(
+                _features(method, source.x), _features(method, target.x), seed=cfg.seed
+            ),
         )
-        lines.append(f"| proxy A-distance, learned features | {pad:.3f} |")
+        if pad is not None:
+            lines.append(f"| proxy A-distance, learned features | {pad:.3f} |")
     sampled = f" ({EMBEDDED_PER_DOMAIN} random test images per domain)" if is_image else ""
     lines += [
         "",
@@ -166,11 +199,14 @@ def write_report(
         images.append(
             (
                 "Decision boundaries (dots: source, crosses: target)",
-                plots.decision_boundaries(
-                    {title: m.predict for title, m in models.items()},
-                    (source.x, source.y),
-                    (target.x, target.y),
-                    plot_dir / "decision_boundaries.png",
+                part(
+                    "decision boundaries",
+                    lambda: plots.decision_boundaries(
+                        {title: m.predict for title, m in models.items()},
+                        (source.x, source.y),
+                        (target.x, target.y),
+                        plot_dir / "decision_boundaries.png",
+                    ),
                 ),
             )
         )
@@ -178,14 +214,19 @@ def write_report(
         images.append(
             (
                 "Target test confusion matrix",
-                plots.confusion(
-                    final["target_confusion"], "target test", plot_dir / "target_confusion.png"
+                part(
+                    "target confusion matrix",
+                    lambda: plots.confusion(
+                        final["target_confusion"], "target test", plot_dir / "target_confusion.png"
+                    ),
                 ),
             )
         )
     for title, path in images:
         if path is not None:
             lines += [f"## {title}", "", f"![{title}]({path.relative_to(run.path)})", ""]
+    if part.skipped:
+        lines += ["## Skipped", "", "These parts could not be drawn:", "", *part.skipped, ""]
     out = run.path / "report.md"
     out.write_text("\n".join(lines))
     return out
