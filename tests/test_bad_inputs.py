@@ -595,3 +595,25 @@ def test_sigint_at_a_random_step_then_resume_ends_bit_identical(tmp_path):
         k: v for k, v in b.items() if k != "wall_s"
     }
     assert metrics(straight) == metrics(stopped)
+
+
+def test_a_second_train_into_a_directory_in_use_is_refused_naming_the_process(tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["--set", "trainer.steps=400000", "--set", "trainer.checkpoint_every=50"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "unshift", "train", DANN, "--run-dir", str(run), *args],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / "checkpoints" / "last.ckpt").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        capsys.readouterr()
+        for second in (["--resume", str(run)], [DANN, "--run-dir", str(run), "--overwrite"]):
+            assert main(["train", *second]) == 2
+            err = capsys.readouterr().err.strip()
+            assert f"is in use: process {proc.pid} on" in err and len(err.splitlines()) == 1
+        assert not list(tmp_path.glob("run.old-*"))
+    finally:
+        proc.kill()
+        proc.wait()
