@@ -617,3 +617,24 @@ def test_a_second_train_into_a_directory_in_use_is_refused_naming_the_process(tm
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_run_directory_works_from_any_directory(tmp_path, monkeypatch):
+    import yaml
+
+    data = tmp_path / "data"
+    data.mkdir()
+    features(data)
+    monkeypatch.chdir(data)
+    args = [
+        "train", FEATURES,
+        "--set", "data.source=s.csv", "--set", "data.target=t.csv",
+        "--set", "data.target_test=t.csv", "--set", "data.transform=none",
+        "--set", "trainer.steps=5", "--run-dir", str(tmp_path / "run"),
+    ]  # fmt: skip
+    assert main(args) == 0
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["data"]
+    assert saved["source"] == str(data / "s.csv") and saved["target_test"] == str(data / "t.csv")
+    monkeypatch.chdir(tmp_path.parent)
+    assert main(["eval", str(tmp_path / "run")]) == 0
+    assert main(["report", str(tmp_path / "run")]) == 0

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 from unshift.cli_args import build_parser
-from unshift.config import RunConfig, load_config
+from unshift.config import RunConfig, load_config, resolve_paths
 from unshift.errors import ConfigError, RunDirError, TrainingDiverged, UnshiftError
 from unshift.runs import RunDir
 
@@ -59,7 +59,7 @@ def train(args: argparse.Namespace) -> int:
         existing = RunDir(args.resume).require(checkpoint=True)
         cfg = load_config(existing.config)
         if args.config or args.overrides:
-            asked = load_config(args.config, args.overrides) if args.config else None
+            asked = resolve_paths(load_config(args.config, args.overrides)) if args.config else None
             if args.overrides or (asked is not None and asked != cfg):
                 raise ConfigError(
                     f"--resume continues {existing.path} with its own config.yaml; drop CONFIG "

@@ -30,7 +30,7 @@ from omegaconf.errors import (
 )
 
 from unshift.errors import ConfigError
-from unshift.registry import DATASETS, METHODS, MODELS, FieldError, Registry
+from unshift.registry import DATASETS, METHODS, MODELS, PATH, FieldError, Registry
 from unshift.specs import OptimizerSpec, TrainerSpec
 
 SECTIONS: dict[str, tuple[Registry[Any], str]] = {
@@ -45,7 +45,7 @@ SECTIONS: dict[str, tuple[Registry[Any], str]] = {
 class ReportConfig:
     """``baseline``: a run directory whose model is drawn beside this one (2-D data)."""
 
-    baseline: str | None = None
+    baseline: str | None = field(default=None, metadata=PATH)
 
 
 def _default(section: str) -> Any:
@@ -230,3 +230,27 @@ def to_dict(config: RunConfig) -> dict[str, Any]:
 def to_yaml(config: RunConfig) -> str:
     """The resolved config as YAML (what ``config.yaml`` in a run directory holds)."""
     return yaml.safe_dump(to_dict(config), sort_keys=False, allow_unicode=True)
+
+
+def _absolute(value: Any) -> Any:
+    if isinstance(value, str):
+        return str(Path(value).expanduser().resolve())
+    if isinstance(value, dict):
+        return {k: _absolute(v) for k, v in value.items()}
+    return value
+
+
+def resolve_paths(config: RunConfig) -> RunConfig:
+    """``config`` with every path field (metadata :data:`unshift.registry.PATH`) made absolute
+    against the current directory, so that a run directory works from anywhere."""
+    sections = {}
+    for f in dataclasses.fields(config):
+        section = getattr(config, f.name)
+        if dataclasses.is_dataclass(section):
+            paths = {
+                g.name: _absolute(getattr(section, g.name))
+                for g in dataclasses.fields(section)
+                if g.metadata.get("path")
+            }
+            sections[f.name] = replace(section, **paths) if paths else section
+    return replace(config, **sections)

@@ -30,6 +30,12 @@ from unshift.errors import FieldError, require
 T = TypeVar("T")
 
 
+PATH: dict[str, Any] = {"path": True}
+"""Field metadata of a config field that holds a file or directory path (or a dict of them),
+e.g. ``root: str | None = field(default=None, metadata=PATH)``: a run's ``config.yaml``
+stores it absolute (:func:`unshift.config.resolve_paths`)."""
+
+
 @dataclass
 class SectionConfig:
     """Base of every entry's config: ``name`` is the registered name that built it."""

@@ -14,7 +14,7 @@ from typing import Any
 from torch import Tensor
 
 from unshift.build import build_data, build_method, build_trainer
-from unshift.config import RunConfig, to_yaml
+from unshift.config import RunConfig, resolve_paths, to_yaml
 from unshift.data.domains import TaskData
 from unshift.eval.metrics import predict_labels
 from unshift.methods import Method
@@ -62,12 +62,14 @@ def run(
     With ``run_dir`` the run directory gets ``config.yaml`` (unless ``resume``), metrics,
     checkpoints, ``final.json``, the target test predictions and, with ``report``,
     ``report.md``; without it nothing is written. ``resume=True`` continues ``run_dir`` from its
-    last checkpoint. A directory that already holds a run is refused
+    last checkpoint. Paths in the config are stored absolute (so that ``eval``, ``report`` and
+    ``--resume`` work from any directory). A directory that already holds a run is refused
     (:class:`~unshift.errors.RunDirError`) unless ``resume`` or ``overwrite``, which first moves
     the old run to ``<run_dir>.old-<time>`` (:attr:`Run.replaced`); nothing is deleted. While
     it trains, the directory is locked against a second process. ``data``: the task, when the
     caller has already built it for this config (e.g. several methods on one task).
     """
+    cfg = resolve_paths(cfg)
     trainer = build_trainer(cfg, run_dir)
     writer = trainer.is_writer
     if not writer or run_dir is None:

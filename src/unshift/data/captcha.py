@@ -16,7 +16,7 @@ choice; Pillow only draws).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,7 +25,7 @@ import torch
 
 from unshift.data.domains import DatasetConfig, Domain, TaskData
 from unshift.errors import DataError
-from unshift.registry import DATASETS, require
+from unshift.registry import DATASETS, PATH, require
 
 STYLES = ("plain", "noisy")
 DEFAULT_ALPHABET = "0123456789"
@@ -165,7 +165,7 @@ class CaptchaConfig(DatasetConfig):
 
     source: str = "plain"
     target: str = "noisy"
-    fonts: str | None = None
+    fonts: str | None = field(default=None, metadata=PATH)
     length: int = 3
     alphabet: str = DEFAULT_ALPHABET
     n_train: int = 20000

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from unshift.data.domains import DatasetConfig, Domain, TaskData
 from unshift.errors import DataError
-from unshift.registry import DATASETS, require
+from unshift.registry import DATASETS, PATH, require
 
 SPLITS = ("train", "test")
 DIGIT_DATASETS = ("mnist", "usps", "mnist_m")
@@ -179,8 +179,8 @@ class DigitsConfig(DatasetConfig):
 
     source: str = "mnist"
     target: str = "usps"
-    root: str | None = None
-    dirs: dict[str, str] = field(default_factory=dict)
+    root: str | None = field(default=None, metadata=PATH)
+    dirs: dict[str, str] = field(default_factory=dict, metadata=PATH)
     channels: int = 1
     image_size: int = 28
     max_train: int | None = None

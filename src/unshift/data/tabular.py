@@ -18,7 +18,7 @@ from __future__ import annotations
 import warnings
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,7 @@ from torch import Tensor
 
 from unshift.data.domains import DatasetConfig, Domain, TaskData, standardize
 from unshift.errors import DataError
-from unshift.registry import DATASETS, require
+from unshift.registry import DATASETS, PATH, require
 
 SVMLIGHT = (".svmlight", ".svm", ".libsvm")
 FORMATS = (*SVMLIGHT, ".npz", ".mat", ".csv")
@@ -200,10 +200,10 @@ class FilesConfig(DatasetConfig):
     ``log(1 + v)`` (counts; keeps sparsity), ``standardize`` scales by the source training mean
     and deviation."""
 
-    source: str | None = None
-    target: str | None = None
-    source_test: str | None = None
-    target_test: str | None = None
+    source: str | None = field(default=None, metadata=PATH)
+    target: str | None = field(default=None, metadata=PATH)
+    source_test: str | None = field(default=None, metadata=PATH)
+    target_test: str | None = field(default=None, metadata=PATH)
     n_features: int | None = None
     label_column: str = "label"
     transform: str = "none"
