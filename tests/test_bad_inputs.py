@@ -619,7 +619,7 @@ def test_a_second_train_into_a_directory_in_use_is_refused_naming_the_process(tm
         proc.wait()
 
 
-def test_a_run_directory_works_from_any_directory(tmp_path, monkeypatch):
+def test_a_run_directory_works_from_any_directory(tmp_path, monkeypatch, capsys):
     import yaml
 
     data = tmp_path / "data"
@@ -636,5 +636,9 @@ def test_a_run_directory_works_from_any_directory(tmp_path, monkeypatch):
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["data"]
     assert saved["source"] == str(data / "s.csv") and saved["target_test"] == str(data / "t.csv")
     monkeypatch.chdir(tmp_path.parent)
+    capsys.readouterr()
     assert main(["eval", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out  # no source test file: the source accuracy is on training data
+    assert "source train accuracy" in out and "target test accuracy" in out
     assert main(["report", str(tmp_path / "run")]) == 0
+    assert "| source accuracy (train) |" in (tmp_path / "run" / "report.md").read_text()

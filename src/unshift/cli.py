@@ -122,7 +122,8 @@ def evaluate(args: argparse.Namespace) -> int:
                     + ", ".join(f"{v:.4f}" for v in per_output)
                     + ")"
                 )
-            print(f"{role} test accuracy: {scores[f'{role}_acc']:.4f}{detail}")
+            split = scores.get("source_split", "test") if role == "source" else "test"
+            print(f"{role} {split} accuracy: {scores[f'{role}_acc']:.4f}{detail}")
     try:
         out.write_text(json.dumps(scores, indent=2) + "\n")
     except OSError as err:

@@ -75,10 +75,11 @@ def evaluate(
 ) -> dict[str, Any]:
     """Accuracy, per-class accuracy and confusion (:func:`classification_report`, keys
     prefixed ``source_`` / ``target_``) of ``method.predict`` on the labelled test sets (and on
-    the source training set when there is no source test set), inputs moved to ``device``."""
+    the source training set when there is no source test set: ``source_split`` says which),
+    inputs moved to ``device``."""
     was_training = method.training
     method.eval()
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"source_split": "test" if data.source_test is not None else "train"}
     sets = {"source": data.source_test or data.sources[0], "target": data.target_test}
     for role, domain in sets.items():
         if domain is None or domain.y is None:

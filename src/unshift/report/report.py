@@ -143,7 +143,8 @@ def write_report(
             continue
         per_output = final.get(f"{role}_per_output_acc")
         whole = ", all outputs right" if per_output else ""
-        lines.append(f"| {role} accuracy (test{whole}) | {_fmt(final[f'{role}_acc'])} |")
+        split = final.get("source_split", "test") if role == "source" else "test"
+        lines.append(f"| {role} accuracy ({split}{whole}) | {_fmt(final[f'{role}_acc'])} |")
         if per_output:
             values = ", ".join(f"{v:.4f}" for v in per_output)
             lines.append(f"| {role} accuracy per output (test) | {values} |")
