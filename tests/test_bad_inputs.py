@@ -633,6 +633,7 @@ def test_a_run_directory_works_from_any_directory(tmp_path, monkeypatch, capsys)
         "--set", "trainer.steps=5", "--run-dir", str(tmp_path / "run"),
     ]  # fmt: skip
     assert main(args) == 0
+    assert "training on cpu, precision 32-true, 1 process" in capsys.readouterr().out
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["data"]
     assert saved["source"] == str(data / "s.csv") and saved["target_test"] == str(data / "t.csv")
     monkeypatch.chdir(tmp_path.parent)

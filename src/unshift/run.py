@@ -80,6 +80,12 @@ def run(
         if not overwrite:
             rd.refuse_existing()
         replaced = rd.move_aside()
+    n = trainer.fabric.world_size
+    print(
+        f"training on {trainer.fabric.device}, precision {trainer.spec.precision}, "
+        f"{n} process{'es' * (n > 1)}",
+        flush=True,
+    )
     with rd.locked():
         result = _run(cfg, rd, trainer, data, resume, report)
     result.replaced = replaced

@@ -90,16 +90,17 @@ class OptimizerSpec:
 class TrainerSpec:
     """The loop's settings (config section ``trainer``).
 
-    ``steps``: training steps (progress ``p = step / steps``). ``batch_size``: samples per
-    domain per batch. ``log_every``, ``eval_every``, ``checkpoint_every``: periods in steps of
-    metric records, test-set evaluations and checkpoints (0: never; the final step is always
-    evaluated and checkpointed). ``accelerator``, ``devices``, ``precision``, ``strategy``,
-    ``num_nodes`` go to :class:`lightning_fabric.Fabric`. ``progress_bar``: ``None`` shows a
-    bar only on a terminal. ``pinned_warning_steps``: warn when the discriminator's accuracy
-    has stayed at 1.0 for this many steps, or at exactly 0.5 from step 0.
-    ``channels_last``: hold 4-D weights and image batches in channels-last memory order (the
-    same results up to rounding, about 1.5× faster on CPU for the DANN paper's digit network;
-    ignored for non-image data).
+        ``steps``: training steps (progress ``p = step / steps``). ``batch_size``: samples per
+        domain per batch. ``log_every``, ``eval_every``, ``checkpoint_every``: periods in steps of
+        metric records, test-set evaluations and checkpoints (0: never; the final step is always
+        evaluated and checkpointed). ``accelerator``, ``devices``, ``precision``, ``strategy``,
+        ``num_nodes`` go to :class:`lightning_fabric.Fabric` (``accelerator: auto`` takes a GPU when
+    there is one; ``cpu`` pins the CPU). ``progress_bar``: ``None`` shows a
+        bar only on a terminal. ``pinned_warning_steps``: warn when the discriminator's accuracy
+        has stayed at 1.0 for this many steps, or at exactly 0.5 from step 0.
+        ``channels_last``: hold 4-D weights and image batches in channels-last memory order (the
+        same results up to rounding, about 1.5× faster on CPU for the DANN paper's digit network;
+        ignored for non-image data).
     """
 
     steps: int = 1000
@@ -108,7 +109,7 @@ class TrainerSpec:
     eval_every: int = 0
     checkpoint_every: int = 100
     snapshot_every: int = 0
-    accelerator: str = "cpu"
+    accelerator: str = "auto"
     devices: int = 1
     precision: str = "32-true"
     strategy: str = "auto"
