@@ -1,4 +1,4 @@
-"""The ``unshift`` command: ``train``, ``eval``, ``select``, ``report`` and ``data``.
+"""The ``unshift`` command: ``train``, ``eval``, ``select``, ``report``, ``configs``, ``data``.
 
 Exit codes: 0 done; 2 bad input (config, data, run directory, a file that cannot be read or
 written), one line ``error: ...`` on stderr; 3 a loss turned NaN/Inf (the last good checkpoint
@@ -151,6 +151,20 @@ def select(args: argparse.Namespace) -> int:
     return 0
 
 
+def configs(args: argparse.Namespace) -> int:
+    from unshift.config import CONFIG_DIR, packaged_configs
+
+    names = packaged_configs()
+    if args.configs_command is None:
+        print("\n".join(names))
+        return 0
+    name = args.name.removesuffix(".yaml")
+    if name not in names:
+        raise ConfigError(f"no packaged config {args.name!r}; `unshift configs` lists them")
+    print((CONFIG_DIR / f"{name}.yaml").read_text(), end="")
+    return 0
+
+
 def report(args: argparse.Namespace) -> int:
     from unshift.report.report import report_run
 
@@ -179,6 +193,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "eval": evaluate,
         "select": select,
         "report": report,
+        "configs": configs,
         "data": make_data,
     }
     try:

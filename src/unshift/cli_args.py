@@ -7,7 +7,8 @@ import argparse
 from unshift import __version__
 
 EPILOG = """examples:
-  unshift train configs/moons/dann.yaml --set seed=1 --set data.angle=50
+  unshift configs                          # the packaged configs
+  unshift train moons/dann --set seed=1 --set data.angle=50
   unshift train configs/moons/dann.yaml --run-dir runs/dann --set trainer.steps=500
   unshift train --resume runs/dann          # continue a killed run
   unshift eval runs/dann
@@ -35,7 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
         "resolved config, metrics.jsonl, checkpoints, final.json, report.md and, when there is "
         "a target test set (labelled or not), target_test_predictions.csv.",
     )
-    train.add_argument("config", nargs="?", help="YAML config file, e.g. configs/moons/dann.yaml")
+    train.add_argument(
+        "config",
+        nargs="?",
+        help="YAML config file, or the name of a packaged config (`unshift configs` lists "
+        "them), e.g. moons/dann",
+    )
     train.add_argument(
         "--set",
         dest="overrides",
@@ -104,6 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RUN_DIR",
         help="another run (e.g. source-only) to draw beside this one",
     )
+
+    cfgs = sub.add_parser(
+        "configs",
+        help="list the packaged configs (or show one)",
+        description="The configs shipped with unshift; `unshift train NAME` takes any of them.",
+    )
+    shown = cfgs.add_subparsers(dest="configs_command", metavar="show")
+    show = shown.add_parser("show", help="print a packaged config")
+    show.add_argument("name", metavar="NAME", help="e.g. moons/dann")
 
     data = sub.add_parser("data", help="generate datasets", description="Generate datasets.")
     kinds = data.add_subparsers(dest="dataset", required=True, metavar="DATASET")

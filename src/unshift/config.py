@@ -94,9 +94,34 @@ def _explain(err: OmegaConfBaseException, prefix: str = "") -> str:
     return f"config error at '{key}': {msg}"
 
 
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+"""The configs shipped in the package (``configs/`` in the repository links here)."""
+
+
+def packaged_configs() -> list[str]:
+    """Names of the packaged configs, e.g. ``moons/dann`` (``unshift configs`` lists them)."""
+    found = CONFIG_DIR.rglob("*.yaml")
+    return sorted(p.relative_to(CONFIG_DIR).with_suffix("").as_posix() for p in found)
+
+
+def find_config(name: str | Path) -> Path:
+    """``name`` itself where that file exists, else the packaged config of that name (with or
+    without ``.yaml``, e.g. ``moons/dann``); a name that is neither stays as given."""
+    path = Path(name)
+    if path.exists():
+        return path
+    packaged = CONFIG_DIR / Path(name).with_suffix(".yaml")
+    return packaged if packaged.is_file() and not path.is_absolute() else path
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
-        raise ConfigError(f"config file {path} does not exist")
+        close = difflib.get_close_matches(str(path).removesuffix(".yaml"), packaged_configs(), 3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ConfigError(
+            f"config file {path} does not exist and is not a packaged config{hint}; "
+            "`unshift configs` lists those"
+        )
     if path.is_dir():
         raise ConfigError(f"config file {path} is a directory; give a YAML file")
     try:
@@ -189,8 +214,9 @@ def _section(section: str, values: Any) -> Any:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
-    """The YAML file at ``path`` (if any) with ``key=value`` ``overrides`` applied, validated."""
-    raw = _read_yaml(Path(path)) if path is not None else {}
+    """The YAML file at ``path`` (if any; or a packaged config's name, :func:`find_config`) with
+    ``key=value`` ``overrides`` applied, validated."""
+    raw = _read_yaml(find_config(path)) if path is not None else {}
     try:
         tree: DictConfig = OmegaConf.create(raw)
         for item in overrides or []:
