@@ -219,3 +219,19 @@ def test_channels_last_trains_the_same_model_up_to_rounding():
         conv = method.feature_extractor[3].weight  # (48, 32, 5, 5): the orders differ
         assert conv.is_contiguous(memory_format=torch.channels_last) == channels_last
     assert torch.allclose(params[0], params[1], atol=1e-5)
+
+
+@pytest.mark.slow
+def test_compile_trains_the_same_model_and_keeps_checkpoint_keys(tmp_path):
+    from unshift.config import load_config
+    from unshift.run import run
+
+    finals, keys = {}, {}
+    for compiled in (False, True):
+        overrides = ["trainer.steps=60", f"trainer.compile={compiled}", "trainer.snapshot_every=60"]
+        result = run(load_config(DANN_CFG, overrides), tmp_path / str(compiled))
+        finals[compiled] = result.final["target_acc"]
+        snapshot = tmp_path / str(compiled) / "snapshots" / "step_00000060.pt"
+        keys[compiled] = sorted(torch.load(snapshot, weights_only=True))
+    assert keys[True] == keys[False]
+    assert finals[True] == pytest.approx(finals[False], abs=0.01)

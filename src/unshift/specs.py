@@ -100,7 +100,9 @@ class TrainerSpec:
         has stayed at 1.0 for this many steps, or at exactly 0.5 from step 0.
         ``channels_last``: hold 4-D weights and image batches in channels-last memory order (the
         same results up to rounding, about 1.5× faster on CPU for the DANN paper's digit network;
-        ignored for non-image data).
+        ignored for non-image data). ``compile``: compile the method's training step with
+    :func:`torch.compile` (in place: checkpoints and snapshots keep their keys; the first steps
+    pay for compiling).
     """
 
     steps: int = 1000
@@ -117,6 +119,7 @@ class TrainerSpec:
     progress_bar: bool | None = None
     pinned_warning_steps: int = 200
     channels_last: bool = False
+    compile: bool = False
 
     def __post_init__(self) -> None:
         for key in ("steps", "batch_size", "devices", "num_nodes", "pinned_warning_steps"):

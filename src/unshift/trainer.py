@@ -19,7 +19,7 @@ from lightning_fabric import Fabric
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from unshift.data.domains import Domain, TaskData
+from unshift.data.domains import TaskData
 from unshift.data.sampling import PairedBatches
 from unshift.errors import TrainingDiverged
 from unshift.eval.metrics import evaluate
@@ -53,7 +53,7 @@ class Trainer:
         Any field of :class:`~unshift.specs.TrainerSpec` (``batch_size``, ``log_every``,
         ``eval_every``, ``checkpoint_every``, ``snapshot_every``, ``accelerator``,
         ``devices``, ``precision``, ``strategy``, ``num_nodes``, ``progress_bar``,
-        ``pinned_warning_steps``, ``channels_last``), overriding ``spec``.
+        ``pinned_warning_steps``, ``channels_last``, ``compile``), overriding ``spec``.
     """
 
     def __init__(
@@ -109,13 +109,6 @@ class Trainer:
     def is_writer(self) -> bool:
         """Only global rank 0 writes the run directory."""
         return self.run is not None and self.fabric.is_global_zero
-
-    def _to_device(self, domain: Domain | None) -> Domain | None:
-        if domain is None:
-            return None
-        device = self.fabric.device
-        y = None if domain.y is None else domain.y.to(device)
-        return Domain(domain.x.to(device), y, domain.name)
 
     def evaluate(self, method: Method, data: TaskData) -> dict[str, Any]:
         """:func:`unshift.eval.metrics.evaluate` on this trainer's device and precision."""
@@ -183,11 +176,13 @@ class Trainer:
         names = list(groups)
         check_lr_scale(self.optimizer.lr_scale, names, type(method).__name__)
         optimizers = [self.optimizer.build(groups[n]) for n in names]
+        if self.spec.compile:
+            method.compile()
         model, *optimizers = fabric.setup(method, *optimizers)
         opt = dict(zip(names, optimizers, strict=True))
         saved_objects = {"model": model, **{f"opt_{n}": o for n, o in opt.items()}}
-        sources = [self._to_device(d) for d in data.sources]
-        targets = [self._to_device(d) for d in data.targets]
+        sources = [d.to(fabric.device) for d in data.sources]
+        targets = [d.to(fabric.device) for d in data.targets]
         stream = PairedBatches(
             sources, targets, self.batch_size, self.seed, fabric.global_rank, self.memory_format
         )

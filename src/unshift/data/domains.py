@@ -43,6 +43,10 @@ class Domain:
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
+    def to(self, device: torch.device | str) -> Domain:
+        """This domain with its tensors on ``device``."""
+        return Domain(self.x.to(device), None if self.y is None else self.y.to(device), self.name)
+
 
 @dataclass
 class TaskData:
