@@ -74,5 +74,5 @@ def test_captcha_configs_train_and_report_per_character(name: str, tmp_path: Pat
     assert final["target_acc"] <= min(final["target_per_output_acc"]) + 1e-9
     assert "per output" in (run / "report.md").read_text()
     header = (run / "target_test_predictions.csv").read_text().splitlines()[0]
-    assert header == "label_0,label_1,label_2"
+    assert header == "row,label_0,label_1,label_2"
     assert main(["eval", str(run)]) == 0

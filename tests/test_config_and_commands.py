@@ -151,9 +151,11 @@ def test_feature_files_from_the_command_line(tmp_path):
     assert main(args) == 0
     final = json.loads((run / "final.json").read_text())
     assert "source_acc" in final and "target_acc" not in final
-    predictions = (run / "target_test_predictions.csv").read_text().split()
-    assert predictions[0] == "label" and len(predictions) == 91
-    assert set(predictions[1:]) <= {"0", "1"}
+    header, *rows = (run / "target_test_predictions.csv").read_text().split()
+    assert header == "row,label,p_-1,p_1" and len(rows) == 90  # the file's own labels, -1/+1
+    assert [r.split(",")[0] for r in rows] == [str(i) for i in range(90)]
+    assert {r.split(",")[1] for r in rows} <= {"-1", "1"}
+    assert all(abs(float(r.split(",")[2]) + float(r.split(",")[3]) - 1) < 1e-5 for r in rows)
     assert "proxy A-distance, raw inputs" in (run / "report.md").read_text()
 
 

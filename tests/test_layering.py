@@ -33,6 +33,7 @@ RANKS = {
     "sklearn": 6,
     "report": 7,
     "run": 8,
+    "predict": 8,
     "selection": 9,
     "cli": 10,
     "cli_args": 10,

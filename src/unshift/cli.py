@@ -1,4 +1,4 @@
-"""The ``unshift`` command: ``train``, ``eval``, ``select``, ``report``, ``configs``, ``data``.
+"""The ``unshift`` command: train, eval, predict, select, report, configs and data.
 
 Exit codes: 0 done; 2 bad input (config, data, run directory, a file that cannot be read or
 written), one line ``error: ...`` on stderr; 3 a loss turned NaN/Inf (the last good checkpoint
@@ -151,6 +151,14 @@ def select(args: argparse.Namespace) -> int:
     return 0
 
 
+def predict(args: argparse.Namespace) -> int:
+    from unshift.predict import predict_file
+
+    out = Path(args.out) if args.out else RunDir(args.run_dir).path / "predictions.csv"
+    print(f"written: {predict_file(args.run_dir, args.data, out, args.step)}")
+    return 0
+
+
 def configs(args: argparse.Namespace) -> int:
     from unshift.config import CONFIG_DIR, packaged_configs
 
@@ -193,6 +201,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "eval": evaluate,
         "select": select,
         "report": report,
+        "predict": predict,
         "configs": configs,
         "data": make_data,
     }

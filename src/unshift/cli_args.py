@@ -12,6 +12,7 @@ EPILOG = """examples:
   unshift train configs/moons/dann.yaml --run-dir runs/dann --set trainer.steps=500
   unshift train --resume runs/dann          # continue a killed run
   unshift eval runs/dann
+  unshift predict runs/dann new_points.csv --out predicted.csv
   unshift select runs/dann runs/dann-lr2 --validator im   # runs with trainer.snapshot_every
   unshift report runs/dann --baseline runs/source_only
   unshift data mnist-m --mnist DATA/mnist --photos DATA/photos --out data/mnist_m
@@ -110,6 +111,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RUN_DIR",
         help="another run (e.g. source-only) to draw beside this one",
     )
+
+    pred = sub.add_parser(
+        "predict",
+        help="predict new data with a trained run",
+        description="Predictions of RUN_DIR's model for DATA: a feature file of the run's width "
+        "(any format train reads), or for image runs a directory of images, an image file or "
+        "an .npz of images (matched to the run's channels and size). The table holds a row id "
+        "(image file names), the predicted label in the data's own label values and each "
+        "class's probability. No training data is read.",
+    )
+    pred.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
+    pred.add_argument("data", metavar="DATA", help="the inputs to predict")
+    pred.add_argument(
+        "--out",
+        metavar="FILE",
+        help="CSV, or Parquet for .parquet (default: predictions.csv in RUN_DIR)",
+    )
+    pred.add_argument("--step", type=int, metavar="N", help="use the snapshot of step N")
 
     cfgs = sub.add_parser(
         "configs",

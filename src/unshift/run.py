@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from torch import Tensor
-
 from unshift.build import build_data, build_method, build_trainer
 from unshift.config import RunConfig, resolve_paths, to_yaml
 from unshift.data.domains import TaskData
-from unshift.eval.metrics import predict_labels
+from unshift.eval.predictions import prediction_table, write_table
 from unshift.methods import Method
 from unshift.runs import RunDir, atomic_write, write_json
 from unshift.trainer import Trainer
@@ -37,15 +35,6 @@ class Run:
     writer: bool
     replaced: Path | None = None
     """Where an earlier run in the same directory was moved (``overwrite=True``)."""
-
-
-def write_predictions(predicted: Tensor, path: Path) -> None:
-    """Predicted classes as CSV: a ``label`` column, or ``label_0 … label_{L-1}`` for ``L``
-    outputs."""
-    rows = predicted.reshape(len(predicted), -1).tolist()
-    header = "label" if predicted.ndim == 1 else ",".join(f"label_{i}" for i in range(len(rows[0])))
-    text = header + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows)
-    atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def run(
@@ -109,8 +98,8 @@ def _run(
     method.cpu().eval()
     if rd is not None:
         if data.target_test is not None:
-            predicted = predict_labels(method.predict, data.target_test.x)
-            write_predictions(predicted, rd.path / PREDICTIONS)
+            table = prediction_table(method.predict, data.target_test.x, data.meta.get("classes"))
+            write_table(table, rd.path / PREDICTIONS)
         if report:
             from unshift.report.report import write_report
 

@@ -34,18 +34,21 @@ def take_rows(x: Tensor, index: Tensor) -> Tensor:
 @dataclass
 class Domain:
     """Samples ``x`` ``(N, *)`` (dense, or a 2-D sparse COO tensor) and, where known, integer
-    labels ``y`` ``(N,)``."""
+    labels ``y`` ``(N,)``; ``classes``: the label values of the file they came from, where they
+    are not ``0..C-1`` (svmlight's ``[-1, 1]``)."""
 
     x: Tensor
     y: Tensor | None = None
     name: str = "domain"
+    classes: list[int] | None = None
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
     def to(self, device: torch.device | str) -> Domain:
         """This domain with its tensors on ``device``."""
-        return Domain(self.x.to(device), None if self.y is None else self.y.to(device), self.name)
+        y = None if self.y is None else self.y.to(device)
+        return Domain(self.x.to(device), y, self.name, self.classes)
 
 
 @dataclass
@@ -110,7 +113,10 @@ class TaskData:
         return len(self.sources) + len(self.targets)
 
     def shape_info(self) -> dict:
-        """What sizes a network for this task (JSON-safe): sample shape, classes, domains."""
+        """What sizes a network for this task (JSON-safe): sample shape, classes, domains; and
+        what :func:`unshift.predict.load_model` needs to read new inputs the same way:
+        ``input_transform`` (``log1p``, standardisation ``mean``/``std``) and the file's own
+        label values ``classes``, where the task has them."""
         return {
             "input_shape": list(self.input_shape),
             "num_classes": self.num_classes
@@ -119,6 +125,7 @@ class TaskData:
             "num_sources": len(self.sources),
             "num_targets": len(self.targets),
             "channel_norm": self.channel_norm,
+            **{k: self.meta[k] for k in ("classes", "input_transform") if k in self.meta},
         }
 
     @classmethod
@@ -205,8 +212,10 @@ def standardize(data: TaskData) -> TaskData:
     def scaled(d: Domain | None) -> Domain | None:
         return None if d is None else Domain((d.x.to_dense() - mean) / std, d.y, d.name)
 
+    transform = {**data.meta.get("input_transform", {}), "mean": mean.tolist(), "std": std.tolist()}
     return dataclasses.replace(
         data,
+        meta={**data.meta, "input_transform": transform},
         sources=[scaled(d) for d in data.sources],
         targets=[scaled(d) for d in data.targets],
         source_test=scaled(data.source_test),

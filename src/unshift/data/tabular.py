@@ -36,7 +36,9 @@ SVMLIGHT = (".svmlight", ".svm", ".libsvm")
 FORMATS = (*SVMLIGHT, ".npz", ".mat", ".csv")
 
 
-def _labels(y: np.ndarray, path: Path) -> Tensor:
+def _labels(y: np.ndarray, path: Path) -> tuple[Tensor, list[int] | None]:
+    """Labels as class indices ``0..C-1``, and the file's own label values where they differ
+    (svmlight's ``[-1, 1]``), so that predictions can be written back in them."""
     y = np.asarray(y).ravel()
     if y.dtype.kind == "f":
         whole = np.isfinite(y) & (y == np.round(y))
@@ -46,12 +48,12 @@ def _labels(y: np.ndarray, path: Path) -> Tensor:
             )
     elif y.dtype.kind not in "iub":
         raise DataError(f"{path}: labels must be integers; got dtype {y.dtype}")
-    labels = y.astype(np.int64)
+    labels, classes = y.astype(np.int64), None
     if set(np.unique(labels).tolist()) <= {-1, 1} and (labels == -1).any():
-        labels = (labels > 0).astype(np.int64)
+        labels, classes = (labels > 0).astype(np.int64), [-1, 1]
     if labels.size and labels.min() < 0:
         raise DataError(f"{path}: labels must be >= 0 (or -1/+1); found {labels.min()}")
-    return torch.as_tensor(labels)
+    return torch.as_tensor(labels), classes
 
 
 def to_tensor(x: np.ndarray | scipy.sparse.spmatrix) -> Tensor:
@@ -85,17 +87,17 @@ def file_format(path: str | Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def _read_svmlight(path: Path, n_features: int | None) -> tuple[Tensor, Tensor]:
+def _read_svmlight(path: Path, n_features: int | None) -> tuple[Tensor, np.ndarray]:
     from sklearn.datasets import load_svmlight_file
 
     try:
         x, y = load_svmlight_file(str(path), n_features=n_features, dtype=np.float32)
     except (ValueError, OSError, EOFError, zlib.error) as err:
         raise DataError(f"data file {path} is not a readable svmlight file ({err})") from None
-    return _features(x, path, "features"), _labels(y, path)
+    return _features(x, path, "features"), y
 
 
-def _read_npz(path: Path) -> tuple[Tensor, Tensor | None]:
+def _read_npz(path: Path) -> tuple[Tensor, np.ndarray | None]:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files}
@@ -104,10 +106,10 @@ def _read_npz(path: Path) -> tuple[Tensor, Tensor | None]:
     if "X" not in arrays:
         raise DataError(f"data file {path} has no array 'X' (found {sorted(arrays)})")
     y = arrays.get("y")
-    return _features(arrays["X"], path, "'X'"), None if y is None else _labels(y, path)
+    return _features(arrays["X"], path, "'X'"), y
 
 
-def _read_mat(path: Path) -> tuple[Tensor, Tensor | None]:
+def _read_mat(path: Path) -> tuple[Tensor, np.ndarray | None]:
     try:
         content = scipy.io.loadmat(str(path))
     except (ValueError, OSError, TypeError, NotImplementedError, MatReadError) as err:
@@ -117,11 +119,11 @@ def _read_mat(path: Path) -> tuple[Tensor, Tensor | None]:
         found = sorted(k for k in content if not k.startswith("__"))
         raise DataError(f"data file {path} has no features: expected 'fts' or 'X' (found {found})")
     key_y = next((k for k in ("labels", "y", "label") if k in content), None)
-    y = None if key_y is None else _labels(content[key_y], path)
+    y = None if key_y is None else content[key_y]
     return _features(content[key_x], path, f"'{key_x}'"), y
 
 
-def _read_csv(path: Path, label_column: str) -> tuple[Tensor, Tensor | None]:
+def _read_csv(path: Path, label_column: str) -> tuple[Tensor, np.ndarray | None]:
     try:
         with open(path) as fh:
             header = fh.readline().strip().split(",")
@@ -138,9 +140,7 @@ def _read_csv(path: Path, label_column: str) -> tuple[Tensor, Tensor | None]:
         )
     if label_column in header:
         col = header.index(label_column)
-        return _features(np.delete(table, col, axis=1), path, "features"), _labels(
-            table[:, col], path
-        )
+        return _features(np.delete(table, col, axis=1), path, "features"), table[:, col]
     return _features(table, path, "features"), None
 
 
@@ -165,17 +165,18 @@ def load_features(
         raise DataError(f"data file {path} is empty")
     kind = file_format(path)
     if kind in SVMLIGHT:
-        x, y = _read_svmlight(path, n_features)
+        x, raw = _read_svmlight(path, n_features)
     elif kind == ".npz":
-        x, y = _read_npz(path)
+        x, raw = _read_npz(path)
     elif kind == ".mat":
-        x, y = _read_mat(path)
+        x, raw = _read_mat(path)
     elif kind == ".csv":
-        x, y = _read_csv(path, label_column)
+        x, raw = _read_csv(path, label_column)
     else:
         raise DataError(
             f"data file {path}: unknown format '{kind}'; expected one of {list(FORMATS)}"
         )
+    y, classes = (None, None) if raw is None else _labels(raw, path)
     if y is None and labelled:
         raise DataError(
             f"data file {path} has no labels (expected e.g. 'y', 'labels' or a "
@@ -185,7 +186,7 @@ def load_features(
         raise DataError(f"data file {path} is empty: it holds no samples")
     if y is not None and len(y) != x.shape[0]:
         raise DataError(f"{path}: {x.shape[0]} samples but {len(y)} labels")
-    return Domain(x, y, name or path.name.split(".")[0])
+    return Domain(x, y, name or path.name.split(".")[0], classes)
 
 
 TRANSFORMS = ("none", "log1p")
@@ -254,12 +255,17 @@ def file_task(cfg: FilesConfig, seed: int) -> TaskData:
         )
     if len(torch.unique(source.y)) < 2:
         raise DataError(f"{cfg.source}: the source labels hold a single class; need at least 2")
+    meta: dict = {"task": f"{source.name} → {target.name}", "input_transform": {}}
+    if cfg.transform == "log1p":
+        meta["input_transform"]["log1p"] = True
+    if source.classes is not None:
+        meta["classes"] = source.classes
     task = TaskData(
         [source],
         [target],
         num_classes=int(source.y.max()) + 1,
         source_test=load(cfg.source_test, True),
         target_test=load(cfg.target_test, False),
-        meta={"task": f"{source.name} → {target.name}"},
+        meta=meta,
     )
     return standardize(task) if cfg.standardize else task

@@ -1,0 +1,73 @@
+"""Predictions as a table: a row id, the predicted label in the data's own label values, and
+each class's probability; written as CSV, or Parquet where pandas and pyarrow are installed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from unshift.data.domains import as_float
+from unshift.errors import DataError
+from unshift.eval.metrics import batches
+from unshift.nn.heads import Logits
+
+Table = tuple[list[str], list[list[object]]]
+
+
+@torch.no_grad()
+def prediction_table(
+    predict: Callable[[Tensor], Logits],
+    x: Tensor,
+    classes: list | None = None,
+    ids: list | None = None,
+) -> Table:
+    """Header and rows for inputs ``x`` ``(N, *)``: ``row`` (``ids``, default ``0..N-1``),
+    ``label`` (``classes[k]`` for class index ``k``; the index itself without ``classes``) and
+    ``p_<label>`` per class, the softmax probabilities. A head with ``L`` outputs gives
+    ``label_0 … label_{L-1}`` instead (class indices; no probabilities)."""
+    chunks: list[Logits] = [predict(as_float(b)) for b in batches(x)]
+    ids = list(range(len(x))) if ids is None else ids
+    if isinstance(chunks[0], tuple):
+        outputs = range(len(chunks[0]))
+        labels = torch.stack([torch.cat([c[i] for c in chunks]).argmax(1) for i in outputs], 1)
+        header = ["row", *(f"label_{i}" for i in range(labels.shape[1]))]
+        return header, [[i, *r] for i, r in zip(ids, labels.tolist(), strict=True)]
+    probs = torch.softmax(torch.cat(chunks).float(), dim=1).cpu()  # type: ignore[arg-type]
+    names = classes if classes is not None else list(range(probs.shape[1]))
+    header = ["row", "label", *(f"p_{c}" for c in names)]
+    rows = [
+        [i, names[k], *p]
+        for i, k, p in zip(ids, probs.argmax(1).tolist(), probs.tolist(), strict=True)
+    ]
+    return header, rows
+
+
+def write_table(table: Table, path: str | os.PathLike) -> Path:
+    """Write ``table`` to ``path``: Parquet for ``.parquet`` (needs pandas and pyarrow), CSV
+    otherwise; the file appears whole or not at all."""
+    from unshift.runs import atomic_write
+
+    path = Path(path)
+    header, rows = table
+    if path.suffix == ".parquet":
+        try:
+            import pandas as pd
+        except ImportError:
+            raise DataError(
+                f"writing {path.name} needs pandas and pyarrow (pip install pandas pyarrow); "
+                "or give a .csv file"
+            ) from None
+        frame = pd.DataFrame(rows, columns=header)
+        atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+        return path
+
+    def cell(v: object) -> str:
+        return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+    text = ",".join(header) + "\n" + "".join(",".join(map(cell, r)) + "\n" for r in rows)
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+    return path

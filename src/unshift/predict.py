@@ -1,0 +1,168 @@
+"""A trained run as a model for new data: :func:`load_model` (Python) and ``unshift predict``.
+
+Nothing of the training data is read: the networks are sized from the run's ``task.json``,
+which also records how the run's inputs were transformed (``log1p``, standardisation by the
+source training statistics) and the data's own label values (svmlight's ``-1``/``+1``), so
+that new inputs are read the same way and predictions come back in those labels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from unshift.build import build_method, load_weights
+from unshift.config import RunConfig, load_config
+from unshift.data.domains import Domain, TaskData
+from unshift.data.images import match_images
+from unshift.data.tabular import load_features
+from unshift.errors import DataError, RunDirError
+from unshift.eval.predictions import Table, prediction_table, write_table
+from unshift.methods import Method
+from unshift.runs import RunDir
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
+
+
+@dataclass
+class Model:
+    """A trained method with what its run knows about inputs and labels.
+
+    ``info`` is the run's ``task.json``: ``input_shape``, ``num_classes``, and where the task
+    has them ``input_transform`` and ``classes``.
+    """
+
+    cfg: RunConfig
+    method: Method
+    info: dict[str, Any]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.info["input_shape"])
+
+    @property
+    def classes(self) -> list | None:
+        """The data's own label values (class index ``k`` is ``classes[k]``), if not ``0..C-1``."""
+        return self.info.get("classes")
+
+    def prepare(self, x: Tensor) -> Tensor:
+        """Inputs ``(N, *input_shape)`` as the run's training saw them (dense, ``log1p`` and
+        standardisation applied where the run did); a shape mismatch is a :class:`DataError`."""
+        if tuple(x.shape[1:]) != self.input_shape:
+            raise DataError(
+                f"the run was trained on samples of shape {self.input_shape}; these have shape "
+                f"{tuple(x.shape[1:])}"
+            )
+        x = x.to_dense() if x.is_sparse else x
+        transform = self.info.get("input_transform", {})
+        if transform.get("log1p"):
+            x = torch.log1p(x)
+        if "mean" in transform:
+            x = (x - torch.tensor(transform["mean"])) / torch.tensor(transform["std"])
+        return x
+
+    def table(self, x: Tensor, ids: list | None = None) -> Table:
+        """:func:`~unshift.eval.predictions.prediction_table` of inputs ``x`` (prepared here)."""
+        return prediction_table(self.method.predict, self.prepare(x), self.classes, ids)
+
+    @torch.no_grad()
+    def predict_proba(self, x: Tensor) -> Tensor:
+        """Class probabilities ``(N, C)`` for inputs ``x`` (single-output runs)."""
+        header, rows = self.table(x)
+        if "label" not in header:
+            raise DataError("predict_proba is for single-output runs; use table() for several")
+        return torch.tensor([r[2:] for r in rows])
+
+    def predict(self, x: Tensor) -> list:
+        """Predicted labels, in the data's own label values, for inputs ``x``."""
+        header, rows = self.table(x)
+        return [r[1] for r in rows] if "label" in header else [r[1:] for r in rows]
+
+
+def load_model(run_dir: str | os.PathLike, step: int | None = None) -> Model:
+    """The trained model of ``run_dir`` (its last checkpoint, or the snapshot of ``step``), on
+    CPU in eval mode, without reading any data."""
+    run = RunDir(run_dir).require(checkpoint=step is None)
+    if not run.task.exists():
+        raise RunDirError(f"{run.path} has no task.json (written before it existed); retrain it")
+    cfg, info = load_config(run.config), json.loads(run.task.read_text())
+    method = build_method(cfg, TaskData.placeholder(info))
+    load_weights(run, method, step)
+    return Model(cfg, method, info)
+
+
+def _read_images(paths: list[Path]) -> Tensor:
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise DataError("reading images needs Pillow (pip install 'unshift[vision]')") from None
+    arrays = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                rgb = torch.frombuffer(bytearray(image.convert("RGB").tobytes()), dtype=torch.uint8)
+                arrays.append(rgb.view(image.height, image.width, 3).permute(2, 0, 1))
+        except (OSError, UnidentifiedImageError) as err:
+            raise DataError(f"cannot read image {path} ({err})") from None
+    if len({tuple(a.shape) for a in arrays}) > 1:
+        raise DataError("the images differ in size; give images of one size")
+    return torch.stack(arrays)
+
+
+def read_inputs(path: str | os.PathLike, model: Model) -> tuple[Tensor, list]:
+    """New inputs for ``model`` from ``path`` and their row ids: for an image run, a directory
+    of image files (ids: file names), one image file, or an ``.npz`` of ``x`` ``(N, C, H, W)``;
+    otherwise a feature file of the run's width in any format ``unshift`` trains on (its labels,
+    if any, are ignored). Images are matched to the run's channels and size."""
+    path = Path(path)
+    shape = model.input_shape
+    if len(shape) != 3:
+        domain = load_features(path, labelled=False, n_features=shape[0])
+        return domain.x, list(range(len(domain)))
+    if not path.exists():
+        raise DataError(f"{path} does not exist")
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise DataError(f"{path} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
+        x, ids = _read_images(files), [p.name for p in files]
+    elif path.suffix.lower() in IMAGE_SUFFIXES:
+        x, ids = _read_images([path]), [path.name]
+    elif path.suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                key = next((k for k in ("x", "X") if k in arrays.files), None)
+                if key is None:
+                    raise DataError(f"{path} has no array 'x' (found {arrays.files})")
+                x = torch.as_tensor(arrays[key])
+        except (OSError, ValueError, zipfile.BadZipFile) as err:
+            raise DataError(f"{path} is not a readable .npz archive ({err})") from None
+        if x.ndim == 3:
+            x = x.unsqueeze(1)
+        if x.ndim != 4:
+            raise DataError(f"{path}: 'x' must hold images (N, C, H, W); got {tuple(x.shape)}")
+        ids = list(range(len(x)))
+    else:
+        raise DataError(f"{path}: give a directory of images, an image file or an .npz of images")
+    if x.dtype != torch.uint8:
+        x = (x.float().clamp(0, 1) * 255).round().to(torch.uint8)
+    if shape[0] not in (1, 3) or x.shape[1] not in (1, 3):
+        raise DataError(f"cannot map images of {x.shape[1]} channels to the run's {shape[0]}")
+    return match_images(Domain(x), shape[0], shape[1]).x, ids
+
+
+def predict_file(
+    run_dir: str | os.PathLike, data: str | os.PathLike, out: str | os.PathLike, step: int | None
+) -> Path:
+    """``unshift predict``: the predictions of ``run_dir``'s model for ``data`` in ``out``."""
+    model = load_model(run_dir, step)
+    x, ids = read_inputs(data, model)
+    return write_table(model.table(x, ids), out)

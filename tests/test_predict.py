@@ -1,0 +1,82 @@
+"""`unshift predict` and `unshift.load_model`: a trained run labels new data without reading
+its training data, in the data's own labels, with probabilities and row ids."""
+
+import gzip
+
+import numpy as np
+import pytest
+import torch
+
+import unshift
+from unshift.cli import main
+
+from .conftest import CONFIGS
+
+
+def svmlight(path, n, seed, labels=True):
+    rng = np.random.default_rng(seed)
+    lines = []
+    for i in range(n):
+        label = (1 if i % 2 else -1) if labels else 0
+        lines.append(f"{label} {1 + i % 7}:{rng.integers(1, 4)} {8 + (i % 2)}:1\n")
+    with gzip.open(path, "wt") as fh:
+        fh.writelines(lines)
+    return path
+
+
+@pytest.fixture(scope="module")
+def feature_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("features")
+    source, target = svmlight(tmp / "s.svmlight.gz", 120, 0), svmlight(tmp / "t.svmlight.gz", 90, 1)
+    run = tmp / "run"
+    args = ["train", str(CONFIGS / "features_dann.yaml"), "--run-dir", str(run)]
+    for value in (f"data.source={source}", f"data.target={target}",
+                  f"data.target_test={target}", "data.n_features=10", "data.standardize=true",
+                  "trainer.steps=40"):  # fmt: skip
+        args += ["--set", value]
+    assert main(args) == 0
+    return run, target
+
+
+def test_predict_a_feature_file_in_the_files_own_labels(feature_run, tmp_path, monkeypatch):
+    run, target = feature_run
+    monkeypatch.setattr("unshift.build.build_data", None)  # no data may be read to predict
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(run), str(target), "--out", str(out)]) == 0
+    assert out.read_text() == (run / "target_test_predictions.csv").read_text()
+    model = unshift.load_model(run)
+    x = torch.zeros(3, 10)
+    assert set(model.predict(x)) <= {-1, 1}
+    proba = model.predict_proba(x)
+    assert proba.shape == (3, 2) and torch.allclose(proba.sum(1), torch.ones(3))
+
+
+def test_predict_refuses_data_of_another_width(feature_run, tmp_path, capsys):
+    run, _ = feature_run
+    np.savez(tmp_path / "wide.npz", X=np.ones((4, 12)))
+    assert main(["predict", str(run), str(tmp_path / "wide.npz")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: the run was trained on samples of shape (10,); these have shape (12,)"
+
+
+def test_predict_images_from_a_directory(tmp_path):
+    from PIL import Image
+
+    from unshift.config import load_config
+    from unshift.methods import SourceOnly
+    from unshift.models import dann_mnist_features, dann_mnist_label_head
+    from unshift.predict import Model, read_inputs
+
+    for i in range(3):
+        Image.fromarray(np.full((16, 16, 3), 40 * i, dtype=np.uint8)).save(tmp_path / f"{i}.png")
+    info = {"input_shape": [1, 28, 28], "num_classes": 10, "num_sources": 1, "num_targets": 1,
+            "channel_norm": False}  # fmt: skip
+    torch.manual_seed(0)
+    method = SourceOnly(dann_mnist_features(1), dann_mnist_label_head()).eval()
+    model = Model(load_config(CONFIGS / "moons" / "source_only.yaml"), method, info)
+    x, ids = read_inputs(tmp_path, model)
+    assert (
+        x.shape == (3, 1, 28, 28) and x.dtype == torch.uint8 and ids == ["0.png", "1.png", "2.png"]
+    )
+    header, rows = model.table(x, ids)
+    assert header[:3] == ["row", "label", "p_0"] and [r[0] for r in rows] == ids
