@@ -88,3 +88,13 @@ def test_score_config_scores_the_last_iterate_by_any_validator_or_reverse_valida
     assert 0.0 <= reverse["score"] <= 1.0 and reverse["target_acc"] == held_out["target_acc"]
     with pytest.raises(ConfigError, match=r"unknown validator 'oracle'; known: .*'reverse'"):
         score_config(cfg, "oracle")
+
+
+def test_the_command_names_the_default_validator_and_every_validator():
+    from unshift.cli_args import build_parser
+    from unshift.selection import DEFAULT_VALIDATOR
+    from unshift.validators import VALIDATORS
+
+    select_help = build_parser()._subparsers._group_actions[0].choices["select"].format_help()
+    assert f"{DEFAULT_VALIDATOR} (the default" in select_help
+    assert all(name in select_help for name in VALIDATORS)

@@ -94,9 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="runs of one task")
     sel.add_argument(
         "--validator",
-        help="source_val_acc, entropy, im, bnm, snd, dev, devn or class_ami (default: "
-        "unshift.selection.DEFAULT_VALIDATOR; source_val_acc, dev and devn need "
-        "data.source_val_fraction > 0 in the runs)",
+        help="bnm (the default: the best of them in benchmarks/results/validators.md), "
+        "source_val_acc, source_val_acc_im, entropy, im, snd, dev, devn or class_ami "
+        "(source_val_acc, source_val_acc_im, dev and devn need data.source_val_fraction > 0 "
+        "in the runs)",
     )
 
     rep = sub.add_parser(
