@@ -61,7 +61,7 @@ def test_csv_with_label_column_anywhere(tmp_path):
     [
         ("x.csv", "a,b\n1,2,3\n", "header names 2 columns but rows hold 3"),
         ("y.csv", "a,b\nx,y\n", "not a readable numeric CSV"),
-        ("x.parquet", "", "unknown format '.parquet'"),
+        ("x.parquet", "PAR1", "unknown format '.parquet'"),
         ("x.svmlight", "1 a:b\n", "not a readable svmlight file"),
         ("x.mat", "not matlab", "not a readable .mat file"),
     ],

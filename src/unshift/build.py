@@ -10,6 +10,7 @@ import dataclasses
 import inspect
 import json
 import pickle
+import warnings
 from pathlib import Path
 
 import torch
@@ -110,7 +111,9 @@ def load_weights(run: RunDir, method: Method, step: int | None = None) -> None:
             + (f"steps {steps}" if steps else "none (set trainer.snapshot_every)")
         )
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # a damaged file's "pickle protocol" warning
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError):
         if step is None:
             raise run.damaged_checkpoint() from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import pickle
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +157,9 @@ class Trainer:
         assert self.run is not None
         path = self.run.checkpoint
         try:
-            return self.fabric.load(path, dict(saved_objects), weights_only=True)
+            with warnings.catch_warnings():  # a damaged file's "pickle protocol" warning
+                warnings.simplefilter("ignore", UserWarning)
+                return self.fabric.load(path, dict(saved_objects), weights_only=True)
         except (OSError, EOFError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError):
             raise self.run.damaged_checkpoint() from None
 
