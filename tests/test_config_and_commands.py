@@ -251,3 +251,22 @@ def test_report_baseline_of_another_task_is_refused_before_anything_is_written(t
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
     assert main(["report", str(run), "--baseline", str(same)]) == 0
     assert f"- baseline: `{same}` (dann)" in (run / "report.md").read_text()
+
+
+def test_dann_mnist_batch_norm_and_dropout_options_keep_the_papers_network_by_default():
+    from torch import nn
+
+    from unshift.registry import MODELS
+
+    images = torch.zeros(4, 1, 28, 28)
+    data = TaskData([Domain(images, torch.arange(4))], [Domain(images)], 10)
+    entry = MODELS.get("dann_mnist")
+    paper = entry.target(entry.config(), data)
+    assert sorted(paper.features.state_dict()) == ["0.bias", "0.weight", "3.bias", "3.weight"]
+    assert not any(isinstance(m, nn.BatchNorm2d | nn.Dropout) for m in paper.features.modules())
+    plus = entry.target(entry.config(batch_norm=True, dropout=0.5), data)
+    kinds = {type(m) for m in [*plus.features.modules(), *plus.head.modules()]}
+    assert {nn.BatchNorm2d, nn.BatchNorm1d, nn.Dropout2d, nn.Dropout} <= kinds
+    with pytest.raises(ConfigError, match=r"'model\.dropout': must lie in \[0, 1\)"):
+        digits = CONFIGS / "digits" / "mnist_usps_source_only.yaml"
+        load_config(digits, ["data.root=/data", "model.dropout=1"])

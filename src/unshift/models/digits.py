@@ -2,7 +2,9 @@
 
 Feature extractor: ``conv 5×5, 32 → ReLU → max-pool 2 → conv 5×5, 48 → ReLU → max-pool 2``,
 768 features for 28×28 inputs. Label head: ``100 → ReLU → 100 → ReLU → 10``. Domain head:
-``100 → ReLU → 1``.
+``100 → ReLU → 1``. Optionally (``batch_norm``, ``dropout``; off in the paper's network) batch
+norm after each conv and hidden layer and dropout after the second conv and the first hidden
+layer, as in the public implementations that pass the paper's numbers.
 """
 
 from __future__ import annotations
@@ -15,32 +17,42 @@ from unshift.data.domains import TaskData
 from unshift.errors import ConfigError
 from unshift.models.networks import Networks
 from unshift.nn import DomainDiscriminator
-from unshift.registry import MODELS, SectionConfig
+from unshift.registry import MODELS, SectionConfig, require
 
 FEATURES = 48 * 4 * 4
 
 
-def dann_mnist_features(in_channels: int = 3) -> nn.Module:
+def dann_mnist_features(
+    in_channels: int = 3, batch_norm: bool = False, dropout: float = 0.0
+) -> nn.Module:
     """Inputs ``(N, in_channels, 28, 28)`` → features ``(N, 768)``."""
+
+    def block(conv: nn.Conv2d, drop: bool) -> list[nn.Module]:
+        layers: list[nn.Module] = [conv]
+        layers += [nn.BatchNorm2d(conv.out_channels)] if batch_norm else []
+        layers += [nn.Dropout2d(dropout)] if drop and dropout > 0 else []
+        return [*layers, nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+
     return nn.Sequential(
-        nn.Conv2d(in_channels, 32, kernel_size=5),
-        nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),
-        nn.Conv2d(32, 48, kernel_size=5),
-        nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),
+        *block(nn.Conv2d(in_channels, 32, kernel_size=5), drop=False),
+        *block(nn.Conv2d(32, 48, kernel_size=5), drop=True),
         nn.Flatten(),
     )
 
 
-def dann_mnist_label_head(num_classes: int = 10) -> nn.Module:
+def dann_mnist_label_head(
+    num_classes: int = 10, batch_norm: bool = False, dropout: float = 0.0
+) -> nn.Module:
     """Features ``(N, 768)`` → class logits ``(N, num_classes)``."""
+
+    def hidden(width_in: int, drop: bool) -> list[nn.Module]:
+        layers: list[nn.Module] = [nn.Linear(width_in, 100)]
+        layers += [nn.BatchNorm1d(100)] if batch_norm else []
+        layers.append(nn.ReLU(inplace=True))
+        return layers + ([nn.Dropout(dropout)] if drop and dropout > 0 else [])
+
     return nn.Sequential(
-        nn.Linear(FEATURES, 100),
-        nn.ReLU(inplace=True),
-        nn.Linear(100, 100),
-        nn.ReLU(inplace=True),
-        nn.Linear(100, num_classes),
+        *hidden(FEATURES, drop=True), *hidden(100, drop=False), nn.Linear(100, num_classes)
     )
 
 
@@ -51,7 +63,14 @@ def dann_mnist_domain_head(num_domains: int = 2) -> DomainDiscriminator:
 
 @dataclass
 class DannMnistConfig(SectionConfig):
-    """``model: {name: dann_mnist}``: the DANN paper's MNIST network (no options)."""
+    """``model: {name: dann_mnist}``: the DANN paper's MNIST network; ``batch_norm`` and
+    ``dropout`` (a rate in ``[0, 1)``) add what the paper's network does not have."""
+
+    batch_norm: bool = False
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        require(0 <= self.dropout < 1, "dropout", f"must lie in [0, 1); got {self.dropout}")
 
 
 @MODELS.register("dann_mnist", DannMnistConfig)
@@ -68,5 +87,6 @@ def dann_mnist_networks(cfg: DannMnistConfig, data: TaskData) -> Networks:
             f"model dann_mnist has one label output; the task has {len(data.class_counts)} "
             "(use captcha_cnn or mlp for multi-output tasks)"
         )
-    features = dann_mnist_features(data.input_shape[0])
-    return Networks(features, dann_mnist_label_head(data.num_classes), FEATURES)
+    features = dann_mnist_features(data.input_shape[0], cfg.batch_norm, cfg.dropout)
+    head = dann_mnist_label_head(data.num_classes, cfg.batch_norm, cfg.dropout)
+    return Networks(features, head, FEATURES)
