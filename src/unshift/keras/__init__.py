@@ -1,7 +1,9 @@
 """Keras 3 port (extra ``[keras]``): gradient reversal layer, coefficient callback, DANN model.
 
 Imports ``keras``; with no backend configured it picks the torch backend (``KERAS_BACKEND``
-set by the user wins), so no TensorFlow is needed.
+set by the user wins), so no TensorFlow is needed. Keras fixes its backend at its first import:
+code that imports ``keras`` before this module must set ``KERAS_BACKEND=torch`` itself. The
+layers use only ``keras.ops``, so whichever backend Keras runs on, they work.
 """
 
 import os
