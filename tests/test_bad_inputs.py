@@ -4,7 +4,9 @@ that existed before changed (every file under the test's folders hashed before a
 
 import gzip
 import hashlib
+import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -165,7 +167,7 @@ CASES = {
         "is damaged",
     ),
     "resume a checkpoint of random bytes": (
-        lambda f, t: ["train", "--resume", str(damaged(f, t, os.urandom(4096)))],
+        lambda f, t: ["train", "--resume", str(damaged(f, t, random.Random(0).randbytes(4096)))],
         2,
         "is damaged",
     ),
@@ -370,6 +372,26 @@ def test_bad_input_is_one_line_and_changes_nothing(name, finished, tmp_path, cap
     assert len(err.splitlines()) == 1 and err.startswith("error: "), err
     assert message in err, err
     assert (digest(tmp_path), digest(finished)) == before, "a refused command changed files"
+
+
+def test_any_damaged_checkpoint_or_snapshot_is_a_run_dir_error(finished, tmp_path):
+    """The unpickler of random bytes raises many kinds of errors: every one is reported."""
+    from unshift.build import build_method, load_weights
+    from unshift.config import load_config
+    from unshift.data.domains import TaskData
+    from unshift.runs import RunDir
+
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    info = json.loads((run / "task.json").read_text())
+    method = build_method(load_config(run / "config.yaml"), TaskData.placeholder(info))
+    snapshot = run / "snapshots" / "step_00000020.pt"
+    for seed in range(30):
+        noise = random.Random(seed).randbytes(random.Random(seed).randrange(1, 5000))
+        for path, step in ((run / "checkpoints" / "last.ckpt", None), (snapshot, 20)):
+            write(path, noise)
+            with pytest.raises(RunDirError, match="is damaged"):
+                load_weights(RunDir(run), method, step)
 
 
 def test_at_least_forty_cases():

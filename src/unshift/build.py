@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-import pickle
 import warnings
 from pathlib import Path
 
@@ -114,7 +113,7 @@ def load_weights(run: RunDir, method: Method, step: int | None = None) -> None:
         with warnings.catch_warnings():  # a damaged file's "pickle protocol" warning
             warnings.simplefilter("ignore", UserWarning)
             state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError):
+    except Exception:  # the unpickler of a damaged file can raise almost anything
         if step is None:
             raise run.damaged_checkpoint() from None
         raise RunDirError(f"{path} is damaged (truncated or not a snapshot)") from None
