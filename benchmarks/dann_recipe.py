@@ -9,7 +9,8 @@ norm and dropout, separate source/target passes, the optimiser, the λ ceiling, 
 one a recipe would take; the target accuracy is shown for the reader and chooses nothing.
 
 Run: ``python benchmarks/dann_recipe.py --data-dir ../shared/data [--tasks mnist_usps]`` →
-writes ``benchmarks/results/dann_recipe.{md,json}``.
+writes ``benchmarks/results/dann_recipe.{md,json}`` (``dann_recipe_<task>...`` for a subset of
+tasks).
 """
 
 from __future__ import annotations
@@ -56,8 +57,11 @@ def main() -> None:
     parser.add_argument("--mnist-m-dir", type=Path, default=ROOT / "benchmarks/.cache/mnist_m")
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--steps", type=int, default=6000, help="trainer.steps of every run")
-    parser.add_argument("--name", default="dann_recipe", help="results file name")
+    parser.add_argument("--name", help="results file name (default: dann_recipe[_<tasks>])")
     args = parser.parse_args()
+    if args.name is None:
+        every = args.tasks == list(TASKS)
+        args.name = "dann_recipe" if every else "dann_recipe_" + "_".join(args.tasks)
     torch.set_num_threads(min(2, torch.get_num_threads()))
     mnist_m = ensure_mnist_m(args.data_dir.resolve(), args.mnist_m_dir.resolve())
     common = [
