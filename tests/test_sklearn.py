@@ -1,10 +1,14 @@
 import numpy as np
 import pytest
 import scipy.sparse
+import sklearn
 from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from unshift.data import rotated_moons
-from unshift.sklearn import DANNClassifier, SourceOnlyClassifier
+from unshift.sklearn import EXPECTED_FAILED_CHECKS, DANNClassifier, SourceOnlyClassifier
 
 FAST = {"max_steps": 60, "batch_size": 16}
 
@@ -63,14 +67,16 @@ def test_sparse_input_is_accepted():
 
 def test_errors_are_clear():
     xs, ys, _, _, _ = moons()
-    with pytest.raises(ValueError, match="needs X_target"):
+    with pytest.warns(UserWarning, match="got no unlabelled target rows .* trains as source-only"):
         DANNClassifier(**FAST).fit(xs, ys)
     with pytest.raises(ValueError, match="X_target has 3 features but X has 2"):
         DANNClassifier(**FAST).fit(xs, ys, X_target=np.ones((5, 3)))
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match="the labelled rows hold 1 class; need at least 2"):
         SourceOnlyClassifier(**FAST).fit(xs, np.zeros_like(ys))
     fitted = SourceOnlyClassifier(**FAST).fit(xs, ys)
-    with pytest.raises(ValueError, match="expects 2"):
+    with pytest.raises(
+        ValueError, match="X has 3 features, but SourceOnlyClassifier is expecting 2"
+    ):
         fitted.predict(np.ones((4, 3)))
 
 
@@ -94,3 +100,38 @@ def test_every_optimiser_and_device_knob_reaches_the_specs():
     assert spec.steps == clf.max_steps and spec.batch_size == clf.batch_size
     with pytest.raises(ValueError, match="lr must be a finite number > 0"):
         DANNClassifier(lr=-1.0).fit(np.zeros((4, 2)), [0, 1, 0, 1], X_target=np.zeros((4, 2)))
+
+
+@parametrize_with_checks(
+    [SourceOnlyClassifier(max_steps=30), DANNClassifier(max_steps=30)],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
+)
+def test_scikit_learn_conformance(estimator, check):
+    check(estimator)
+
+
+def test_unlabelled_rows_sample_domain_and_x_target_train_the_same_model():
+    xs, ys, xt, xtt, _ = moons()
+    X, y = np.vstack([xs, xt]), np.r_[ys, np.full(len(xt), -1)]
+    by_label = DANNClassifier(**FAST).fit(X, y).predict_proba(xtt)
+    by_keyword = DANNClassifier(**FAST).fit(xs, ys, X_target=xt).predict_proba(xtt)
+    domains = np.r_[np.ones(len(xs)), -np.ones(len(xt))]
+    by_domain = DANNClassifier(**FAST).fit(X, np.r_[ys, ys[: len(xt)]], sample_domain=domains)
+    assert np.array_equal(by_label, by_keyword)
+    assert np.array_equal(by_label, by_domain.predict_proba(xtt))
+
+
+def test_a_pipeline_scales_source_and_target_rows_alike():
+    xs, ys, xt, xtt, ytt = moons()
+    X, y = np.vstack([xs, xt]) * 1000, np.r_[ys, np.full(len(xt), -1)]
+    pipe = make_pipeline(StandardScaler(), DANNClassifier(**FAST)).fit(X, y)
+    scaler = pipe[0]
+    assert np.allclose(scaler.mean_, X.mean(0))  # fitted on source and target rows
+    assert pipe.score(xtt * 1000, ytt) > 0.5
+    with sklearn.config_context(enable_metadata_routing=True):
+        routed = make_pipeline(
+            StandardScaler(), DANNClassifier(**FAST).set_fit_request(sample_domain=True)
+        )
+        domains = np.r_[np.ones(len(xs)), -np.ones(len(xt))]
+        routed.fit(X, np.r_[ys, ys[: len(xt)]], sample_domain=domains)
+        assert np.array_equal(routed.predict_proba(xtt), pipe.predict_proba(xtt))

@@ -4,8 +4,11 @@ Both train a shallow network by default, as in the DANN paper (one hidden layer,
 2016 §5.2.1; here 100 ReLU units, the setting of ``configs/features_dann.yaml``, which on
 log(1 + count) Amazon features beats the paper's table), with :class:`unshift.Trainer`::
 
-    clf = DANNClassifier().fit(X_source, y_source, X_target=X_target)
+    clf = DANNClassifier().fit(X, y)  # rows with y == -1: the unlabelled target
     clf.predict(X_target_test)
+
+or, as skada does, with ``sample_domain`` (> 0 source, < 0 target) routed as metadata; and
+``fit(X_source, y_source, X_target=X_target)`` as a convenience.
 
 ``X`` may be a dense array or a SciPy sparse matrix (kept sparse; one batch at a time is made
 dense). Labels may be any values ``np.unique`` can sort; ``classes_`` holds them.
@@ -14,13 +17,17 @@ dense). Labels may be any values ``np.unique`` can sort; ``classes_`` holds them
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
+from sklearn.utils import Tags
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
 
 from unshift.data.domains import Domain, TaskData
@@ -32,6 +39,15 @@ from unshift.nn import DomainDiscriminator
 from unshift.schedules import DannLambda
 from unshift.specs import OptimizerSpec, TrainerSpec
 from unshift.trainer import Trainer
+
+UNLABELLED = -1
+"""The label of an unlabelled (target) row, as in :mod:`sklearn.semi_supervised`."""
+EXPECTED_FAILED_CHECKS = {
+    "check_classifiers_classes": "y == -1 marks unlabelled target rows, so -1 cannot be a "
+    "class label (scikit-learn exempts its own semi-supervised classifiers by name)",
+}
+"""The ``check_estimator`` checks both estimators fail by design, with the reason
+(``parametrize_with_checks(..., expected_failed_checks=...)``)."""
 
 
 class _ShallowClassifier(ClassifierMixin, BaseEstimator):
@@ -87,40 +103,78 @@ class _ShallowClassifier(ClassifierMixin, BaseEstimator):
         optim = OptimizerSpec(**{**given(OptimizerSpec), "name": self.optimizer})
         return optim, TrainerSpec(**{**given(TrainerSpec), "steps": self.max_steps})
 
-    def _method(self, n_features: int, n_classes: int) -> Method:
-        raise NotImplementedError
+    def _method(self, n_features: int, n_classes: int, adapt: bool) -> Method:
+        """The network for ``n_features`` inputs and ``n_classes``; ``adapt=False``: there are
+        no target rows to adapt to."""
+        return SourceOnly(
+            mlp(n_features, self.hidden, self.activation), nn.Linear(self.hidden[-1], n_classes)
+        )
 
     def _needs_target(self) -> bool:
         return False
 
-    def fit(self, X: Any, y: Any, X_target: Any = None) -> _ShallowClassifier:
-        """Train on labelled source ``(X, y)`` and unlabelled target ``X_target``.
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
-        ``X`` ``(n_samples, n_features)``, ``y`` ``(n_samples,)``, ``X_target``
-        ``(m_samples, n_features)``.
+    def fit(
+        self, X: Any, y: Any, X_target: Any = None, sample_domain: Any = None
+    ) -> _ShallowClassifier:
+        """Train on the labelled source rows of ``X`` and the unlabelled target rows.
+
+        ``X`` ``(n_samples, n_features)``, ``y`` ``(n_samples,)``. Target rows are those with
+        ``y == -1`` (scikit-learn's convention for unlabelled rows, as in
+        :mod:`sklearn.semi_supervised`), or, where ``sample_domain`` ``(n_samples,)`` is given
+        (skada's convention, routed as metadata), those with a negative domain; positive domains
+        are sources (several source or target domains are pooled). ``X_target``
+        ``(m_samples, n_features)``: more unlabelled target rows, a convenience. Without any
+        target rows DANN warns and trains as source-only.
         """
-        X, y = check_X_y(X, y, accept_sparse="csr", dtype=np.float32)
-        self.classes_, y_index = np.unique(y, return_inverse=True)
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float32)
+        check_classification_targets(y)
+        if sample_domain is not None:
+            sample_domain = np.asarray(sample_domain)
+            if sample_domain.shape != (X.shape[0],) or (sample_domain == 0).any():
+                raise ValueError(
+                    "sample_domain needs one non-zero domain per row of X (> 0: source, < 0: "
+                    f"target); got shape {sample_domain.shape}"
+                )
+            is_target = sample_domain < 0
+        else:
+            is_target = y == UNLABELLED if y.dtype.kind in "iuf" else np.zeros(len(y), bool)
+        self.classes_, y_index = np.unique(y[~is_target], return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(f"y holds a single class ({self.classes_[0]!r}); need at least 2")
-        if X_target is None:
-            if self._needs_target():
-                raise ValueError(f"{type(self).__name__}.fit needs X_target (unlabelled target)")
-            X_target = X
-        X_target = check_array(X_target, accept_sparse="csr", dtype=np.float32)
-        if X_target.shape[1] != X.shape[1]:
             raise ValueError(
-                f"X_target has {X_target.shape[1]} features but X has {X.shape[1]}; they must agree"
+                f"the labelled rows hold {len(self.classes_)} class; need at least 2 (y == -1 "
+                "marks unlabelled target rows)"
             )
-        self.n_features_in_ = X.shape[1]
+        X_source, X_tgt = X[~is_target], X[is_target]
+        if X_target is not None:
+            X_target = check_array(X_target, accept_sparse="csr", dtype=np.float32)
+            if X_target.shape[1] != X.shape[1]:
+                raise ValueError(
+                    f"X_target has {X_target.shape[1]} features but X has {X.shape[1]}; they "
+                    "must agree"
+                )
+            stack = scipy.sparse.vstack if scipy.sparse.issparse(X) else np.vstack
+            X_tgt = stack([X_tgt, X_target]) if X_tgt.shape[0] else X_target
+        adapt = X_tgt.shape[0] > 0
+        if not adapt and self._needs_target():
+            warnings.warn(
+                f"{type(self).__name__}.fit got no unlabelled target rows (y == -1, a negative "
+                "sample_domain or X_target): it trains as source-only",
+                UserWarning,
+                stacklevel=2,
+            )
         data = TaskData(
-            [Domain(to_tensor(X), torch.as_tensor(y_index, dtype=torch.long), "source")],
-            [Domain(to_tensor(X_target), None, "target")],
+            [Domain(to_tensor(X_source), torch.as_tensor(y_index, dtype=torch.long), "source")],
+            [Domain(to_tensor(X_tgt if adapt else X_source), None, "target")],
             num_classes=len(self.classes_),
         )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.random_state)
-            self.method_ = self._method(X.shape[1], len(self.classes_))
+            self.method_ = self._method(X.shape[1], len(self.classes_), adapt)
         optim, spec = self._specs()
         Trainer(optimizer=optim, seed=self.random_state, spec=spec).fit(self.method_, data)
         self.method_.eval()
@@ -128,12 +182,8 @@ class _ShallowClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(n_samples, n_classes)``, columns in the order of ``classes_``."""
-        check_is_fitted(self, "method_")
-        X = check_array(X, accept_sparse="csr", dtype=np.float32)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features; the model expects {self.n_features_in_}"
-            )
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False)
         device = next(self.method_.parameters()).device
         with torch.no_grad():
             probs = [
@@ -144,19 +194,15 @@ class _ShallowClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels ``(n_samples,)``, values from ``classes_``."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        index = self.predict_proba(X).argmax(axis=1)
+        return self.classes_[index]
 
 
 class SourceOnlyClassifier(_ShallowClassifier):
-    """The same shallow network trained on labelled source data alone (``X_target`` ignored).
+    """The same shallow network trained on the labelled source rows alone (target rows ignored).
 
     Parameters: see :class:`DANNClassifier`, less the adversarial ones.
     """
-
-    def _method(self, n_features: int, n_classes: int) -> Method:
-        return SourceOnly(
-            mlp(n_features, self.hidden, self.activation), nn.Linear(self.hidden[-1], n_classes)
-        )
 
 
 class DANNClassifier(_ShallowClassifier):
@@ -180,6 +226,15 @@ class DANNClassifier(_ShallowClassifier):
         Hidden widths of the domain discriminator (no BatchNorm, no dropout).
     random_state
         Seeds initialisation and batch order.
+
+    Attributes
+    ----------
+    classes_ : ndarray (n_classes,)
+        The labels seen on labelled rows, in the order of ``predict_proba``'s columns.
+    n_features_in_ : int
+        Features per row.
+    method_ : unshift.methods.Method
+        The trained network (DANN, or source-only when ``fit`` saw no target rows).
     """
 
     def __init__(
@@ -231,7 +286,9 @@ class DANNClassifier(_ShallowClassifier):
     def _needs_target(self) -> bool:
         return True
 
-    def _method(self, n_features: int, n_classes: int) -> Method:
+    def _method(self, n_features: int, n_classes: int, adapt: bool) -> Method:
+        if not adapt:
+            return super()._method(n_features, n_classes, adapt)
         width = self.hidden[-1]
         disc = DomainDiscriminator(
             width, hidden=self.discriminator_hidden, batch_norm=False, dropout=0.0
