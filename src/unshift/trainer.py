@@ -245,7 +245,8 @@ class Trainer:
                     )
                     raise TrainingDiverged(
                         f"the loss became {loss.item()} at step {step}{where}; training stopped"
-                        f"{kept}. Lower the learning rate or λ."
+                        f"{kept}. Likely causes, in order: inputs of a large scale (standardise "
+                        "them), too high a learning rate, too high a λ."
                     )
                 fabric.backward(loss)
                 for optimizer in stepped:
