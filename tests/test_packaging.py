@@ -44,6 +44,9 @@ def test_the_wheel_runs_from_an_empty_directory(tmp_path):
     out = unshift("train", "moons/dann", "--set", "trainer.steps=200", "--run-dir", "run")
     assert "target_acc" in out and (work / "run" / "final.json").exists()
     assert np.isfinite(float(out.split("target_acc ")[1].split()[0].rstrip(",")))
+    (work / "points.csv").write_text("x0,x1\n0.5,0.2\n-1.0,0.3\n")
+    assert "written:" in unshift("predict", "run", "points.csv", "--out", "p.csv")
+    assert (work / "p.csv").read_text().splitlines()[0] == "row,label,p_0,p_1"
 
 
 def test_packaged_configs_are_listed_shown_and_trained_by_name(tmp_path, capsys, monkeypatch):
