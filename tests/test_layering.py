@@ -31,6 +31,7 @@ RANKS = {
     "trainer": 5,
     "build": 6,
     "sklearn": 6,
+    "sklearn_rows": 6,
     "report": 7,
     "run": 8,
     "predict": 8,

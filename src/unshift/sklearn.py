@@ -22,13 +22,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import scipy.sparse
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Tags
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from unshift.data.domains import Domain, TaskData
@@ -38,17 +36,15 @@ from unshift.methods import DANN, Method, SourceOnly
 from unshift.models import mlp
 from unshift.nn import DomainDiscriminator
 from unshift.schedules import DannLambda
+from unshift.sklearn_rows import pooled_scaler, split_rows
 from unshift.specs import OptimizerSpec, TrainerSpec
 from unshift.trainer import Trainer
 
-UNLABELLED = -1
-"""The label of an unlabelled (target) row, as in :mod:`sklearn.semi_supervised`."""
 EXPECTED_FAILED_CHECKS = {
     "check_classifiers_classes": "y == -1 marks unlabelled target rows, so -1 cannot be a "
     "class label (scikit-learn exempts its own semi-supervised classifiers by name)",
 }
-"""The ``check_estimator`` checks both estimators fail by design, with the reason
-(``parametrize_with_checks(..., expected_failed_checks=...)``)."""
+"""``check_estimator`` checks both estimators fail by design, with the reason."""
 
 
 class _ShallowClassifier(ClassifierMixin, BaseEstimator):
@@ -136,39 +132,16 @@ class _ShallowClassifier(ClassifierMixin, BaseEstimator):
         """
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float32)
         check_classification_targets(y)
-        if sample_domain is not None:
-            sample_domain = np.asarray(sample_domain)
-            if sample_domain.shape != (X.shape[0],) or (sample_domain == 0).any():
-                raise ValueError(
-                    "sample_domain needs one non-zero domain per row of X (> 0: source, < 0: "
-                    f"target); got shape {sample_domain.shape}"
-                )
-            is_target = sample_domain < 0
-        else:
-            is_target = y == UNLABELLED if y.dtype.kind in "iuf" else np.zeros(len(y), bool)
-        self.classes_, y_index = np.unique(y[~is_target], return_inverse=True)
+        X_source, y_source, X_tgt = split_rows(X, y, X_target, sample_domain)
+        self.classes_, y_index = np.unique(y_source, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"the labelled rows hold {len(self.classes_)} class; need at least 2 (y == -1 "
                 "marks unlabelled target rows)"
             )
-        X_source, X_tgt = X[~is_target], X[is_target]
-        if X_target is not None:
-            X_target = check_array(X_target, accept_sparse="csr", dtype=np.float32)
-            if X_target.shape[1] != X.shape[1]:
-                raise ValueError(
-                    f"X_target has {X_target.shape[1]} features but X has {X.shape[1]}; they "
-                    "must agree"
-                )
-            stack = scipy.sparse.vstack if scipy.sparse.issparse(X) else np.vstack
-            X_tgt = stack([X_tgt, X_target]) if X_tgt.shape[0] else X_target
         adapt = X_tgt.shape[0] > 0
-        self.scaler_ = None
-        if self.scale_inputs:
-            stack = scipy.sparse.vstack if scipy.sparse.issparse(X) else np.vstack
-            pooled = stack([X_source, X_tgt]) if adapt else X_source
-            centre = not scipy.sparse.issparse(X)
-            self.scaler_ = StandardScaler(with_mean=centre).fit(pooled)
+        self.scaler_ = pooled_scaler(X_source, X_tgt) if self.scale_inputs else None
+        if self.scaler_ is not None:
             X_source = self.scaler_.transform(X_source).astype(np.float32)
             X_tgt = self.scaler_.transform(X_tgt).astype(np.float32) if adapt else X_tgt
         if not adapt and self._needs_target():
