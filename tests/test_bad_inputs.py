@@ -590,7 +590,7 @@ def test_sigint_at_a_random_step_then_resume_ends_bit_identical(tmp_path):
         lines = (run / "metrics.jsonl").read_text().splitlines()
         return [{k: v for k, v in json.loads(x).items() if k != "seconds"} for x in lines]
 
-    args = ["--set", "trainer.steps=600", "--set", "trainer.checkpoint_every=25"]
+    args = ["--set", "trainer.steps=3000", "--set", "trainer.checkpoint_every=25"]
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
     proc = subprocess.Popen(
         [sys.executable, "-m", "unshift", "train", DANN, "--run-dir", str(stopped), *args],
