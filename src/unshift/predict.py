@@ -25,7 +25,7 @@ from unshift.data.domains import Domain, TaskData
 from unshift.data.images import match_images
 from unshift.data.tabular import load_features
 from unshift.errors import DataError, RunDirError
-from unshift.eval.predictions import Table, prediction_table, write_table
+from unshift.eval.predictions import Table, predicted_logits, prediction_table, write_table
 from unshift.methods import Method
 from unshift.runs import RunDir
 
@@ -73,13 +73,12 @@ class Model:
         """:func:`~unshift.eval.predictions.prediction_table` of inputs ``x`` (prepared here)."""
         return prediction_table(self.method.predict, self.prepare(x), self.classes, ids)
 
-    @torch.no_grad()
     def predict_proba(self, x: Tensor) -> Tensor:
         """Class probabilities ``(N, C)`` for inputs ``x`` (single-output runs)."""
-        header, rows = self.table(x)
-        if "label" not in header:
+        logits = predicted_logits(self.method.predict, self.prepare(x))
+        if isinstance(logits, tuple):
             raise DataError("predict_proba is for single-output runs; use table() for several")
-        return torch.tensor([r[2:] for r in rows])
+        return torch.softmax(logits.float(), dim=1)
 
     def predict(self, x: Tensor) -> list:
         """Predicted labels, in the data's own label values, for inputs ``x``."""

@@ -31,7 +31,7 @@ from torch import nn
 
 from unshift.data.domains import Domain, TaskData
 from unshift.data.tabular import to_tensor
-from unshift.eval.metrics import batches
+from unshift.eval.predictions import predicted_logits
 from unshift.methods import DANN, Method, SourceOnly
 from unshift.models import mlp
 from unshift.nn import DomainDiscriminator
@@ -171,12 +171,8 @@ class _ShallowClassifier(ClassifierMixin, BaseEstimator):
         if self.scaler_ is not None:
             X = self.scaler_.transform(X).astype(np.float32)
         device = next(self.method_.parameters()).device
-        with torch.no_grad():
-            probs = [
-                torch.softmax(self.method_.predict(b.to(device)), dim=1).cpu()
-                for b in batches(to_tensor(X))
-            ]
-        return torch.cat(probs).numpy()
+        logits = predicted_logits(self.method_.predict, to_tensor(X), device)
+        return torch.softmax(logits, dim=1).numpy()  # type: ignore[arg-type]
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels ``(n_samples,)``, values from ``classes_``."""

@@ -19,6 +19,18 @@ Table = tuple[list[str], list[list[object]]]
 
 
 @torch.no_grad()
+def predicted_logits(
+    predict: Callable[[Tensor], Logits], x: Tensor, device: torch.device | str | None = None
+) -> Logits:
+    """``predict`` on inputs ``x`` ``(N, *)`` one batch at a time (pixels as floats, each batch
+    moved to ``device`` if given): logits ``(N, C)``, or a tuple of them, on the CPU."""
+    chunks = [predict(as_float(b if device is None else b.to(device))) for b in batches(x)]
+    if isinstance(chunks[0], tuple):
+        return tuple(torch.cat([c[i] for c in chunks]).cpu() for i in range(len(chunks[0])))
+    return torch.cat(chunks).cpu()  # type: ignore[arg-type]
+
+
+@torch.no_grad()
 def prediction_table(
     predict: Callable[[Tensor], Logits],
     x: Tensor,
@@ -29,14 +41,13 @@ def prediction_table(
     ``label`` (``classes[k]`` for class index ``k``; the index itself without ``classes``) and
     ``p_<label>`` per class, the softmax probabilities. A head with ``L`` outputs gives
     ``label_0 … label_{L-1}`` instead (class indices; no probabilities)."""
-    chunks: list[Logits] = [predict(as_float(b)) for b in batches(x)]
+    logits = predicted_logits(predict, x)
     ids = list(range(len(x))) if ids is None else ids
-    if isinstance(chunks[0], tuple):
-        outputs = range(len(chunks[0]))
-        labels = torch.stack([torch.cat([c[i] for c in chunks]).argmax(1) for i in outputs], 1)
+    if isinstance(logits, tuple):
+        labels = torch.stack([out.argmax(1) for out in logits], 1)
         header = ["row", *(f"label_{i}" for i in range(labels.shape[1]))]
         return header, [[i, *r] for i, r in zip(ids, labels.tolist(), strict=True)]
-    probs = torch.softmax(torch.cat(chunks).float(), dim=1).cpu()  # type: ignore[arg-type]
+    probs = torch.softmax(logits.float(), dim=1)
     names = classes if classes is not None else list(range(probs.shape[1]))
     header = ["row", "label", *(f"p_{c}" for c in names)]
     rows = [
