@@ -19,6 +19,10 @@ EPILOG = """examples:
 """
 
 
+def _run_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="unshift",
@@ -75,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load RUN_DIR's checkpoint, print source/target test accuracy and write "
         "eval.json in RUN_DIR.",
     )
-    ev.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
+    _run_dir(ev)
     ev.add_argument(
         "--step",
         type=int,
@@ -106,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write RUN_DIR/report.md with curves, the confusion matrix and, for 2-D "
         "data, decision boundaries.",
     )
-    rep.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
+    _run_dir(rep)
     rep.add_argument(
         "--baseline",
         metavar="RUN_DIR",
@@ -122,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(image file names), the predicted label in the data's own label values and each "
         "class's probability. No training data is read.",
     )
-    pred.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by train")
+    _run_dir(pred)
     pred.add_argument("data", metavar="DATA", help="the inputs to predict")
     pred.add_argument(
         "--out",
