@@ -16,6 +16,7 @@ tasks).
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -48,7 +49,29 @@ CANDIDATES: dict[str, tuple[str, list[str]]] = {
         "dann",
         [*BN, "method.separate_passes=true", *ADAM],
     ),
+    "DANN, BN + dropout, joint pass, target entropy 0.1": (
+        "dann",
+        [*BN, "method.target_entropy=0.1"],
+    ),
+    "DANN, BN + dropout, separate passes, Adam, target entropy 0.1": (
+        "dann",
+        [*BN, "method.separate_passes=true", *ADAM, "method.target_entropy=0.1"],
+    ),
 }
+
+
+def previous_records(paths: list[Path], tasks: list[str], steps: int) -> list[dict]:
+    """Records of earlier runs of this benchmark (same seed and length) on ``tasks``, so that a
+    run of a few new candidates is chosen among all of them."""
+    records = []
+    for path in paths:
+        payload = json.loads(path.read_text())
+        if payload["seed"] != SEED or payload["steps"] != steps:
+            raise SystemExit(f"{path}: seed/steps {payload['seed']}/{payload['steps']} differ")
+        for r in payload["records"]:
+            if r["task"] in tasks:
+                records.append({**r, "from": path.name})
+    return records
 
 
 def main() -> None:
@@ -57,6 +80,14 @@ def main() -> None:
     parser.add_argument("--mnist-m-dir", type=Path, default=ROOT / "benchmarks/.cache/mnist_m")
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--steps", type=int, default=6000, help="trainer.steps of every run")
+    parser.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=None)
+    parser.add_argument(
+        "--previous",
+        nargs="+",
+        type=Path,
+        default=[],
+        help="results JSON of earlier runs whose candidates join the choice (not rerun)",
+    )
     parser.add_argument("--name", help="results file name (default: dann_recipe[_<tasks>])")
     args = parser.parse_args()
     if args.name is None:
@@ -72,10 +103,13 @@ def main() -> None:
         "trainer.channels_last=true",
         "data.source_val_fraction=0.1",
     ]
+    earlier = previous_records(args.previous, args.tasks, args.steps)
+    labels = args.candidates or list(CANDIDATES)
     records, rows = [], []
     for task in args.tasks:
-        data, scored = None, []
-        for label, (method, overrides) in CANDIDATES.items():
+        data, scored = None, [r for r in earlier if r["task"] == task]
+        for label in labels:
+            method, overrides = CANDIDATES[label]
             start = time.perf_counter()
             path = ROOT / "configs/digits" / f"{task}_{method}.yaml"
             result = run(load_config(path, [*common, *overrides]), data=data)
@@ -99,8 +133,9 @@ def main() -> None:
         best = max(dann, key=lambda r: r["scores"][DEFAULT_VALIDATOR])
         for r in scored:
             s = r["scores"]
+            label = r["candidate"] + (f" (from {r['from']})" if "from" in r else "")
             rows.append(
-                f"| {TASKS[task]} | {r['candidate']} | {s[DEFAULT_VALIDATOR]:.4f} "
+                f"| {TASKS[task]} | {label} | {s[DEFAULT_VALIDATOR]:.4f} "
                 f"| {s['source_val_acc']:.4f} | {s['dev']:.4f} | {r['target_acc']:.4f} "
                 f"| {'**taken**' if r is best else ''} |"
             )

@@ -1,3 +1,4 @@
+import math
 import warnings
 
 import pytest
@@ -7,7 +8,7 @@ from torch import nn
 from unshift.data import Domain, TaskData, rotated_moons
 from unshift.methods import DANN, SourceOnly
 from unshift.models import mlp
-from unshift.nn import DomainDiscriminator
+from unshift.nn import DomainDiscriminator, prediction_entropy
 from unshift.schedules import Constant
 from unshift.trainer import OptimizerSpec, Trainer
 
@@ -159,3 +160,27 @@ def test_dann_with_zero_lambda_gives_the_feature_extractor_source_only_s_gradien
         assert theirs.grad.abs().max() > 0
         assert torch.equal(mine.grad, theirs.grad)
     assert any(p.grad.abs().max() > 0 for p in dann.adversarial.discriminator.parameters())
+
+
+def test_prediction_entropy_matches_a_hand_computation():
+    logits = torch.tensor([[0.0, 0.0], [2.0, -1.0]])
+    p = torch.softmax(logits, 1)
+    by_hand = -(p * p.log()).sum(1).mean()
+    assert torch.allclose(prediction_entropy(logits), by_hand)
+    assert torch.isclose(
+        prediction_entropy((logits, logits[:, :1].expand(2, 3))), by_hand + math.log(3)
+    )
+
+
+def test_target_entropy_adds_its_weighted_term_to_the_dann_loss():
+    sources, targets = batch()
+    plain = small_dann(schedule=Constant(0.5))
+    weighted = small_dann(schedule=Constant(0.5), target_entropy=0.3)
+    loss_a, logs_a = plain(sources, targets)
+    loss_b, logs_b = weighted(sources, targets)
+    entropy = prediction_entropy(plain.label_head(plain.features(targets[0])))
+    assert "target_entropy" not in logs_a
+    assert torch.allclose(logs_b["target_entropy"], entropy)
+    assert torch.allclose(loss_b, loss_a + 0.3 * entropy, atol=1e-6)
+    with pytest.raises(ValueError, match="target_entropy must be a finite weight >= 0"):
+        small_dann(target_entropy=-1.0)

@@ -13,9 +13,10 @@ LABEL_LOSS: Final = "label_loss"
 DOMAIN_LOSS: Final = "domain_loss"
 DOMAIN_ACC: Final = "domain_acc"
 MAPPING_LOSS: Final = "mapping_loss"
+TARGET_ENTROPY: Final = "target_entropy"
 COEFF: Final = "coeff"
 SOURCE_ACC: Final = "source_acc"
 TARGET_ACC: Final = "target_acc"
 
-LOSSES: Final = (LABEL_LOSS, DOMAIN_LOSS, MAPPING_LOSS)
+LOSSES: Final = (LABEL_LOSS, DOMAIN_LOSS, MAPPING_LOSS, TARGET_ENTROPY)
 """Loss keys (nats), drawn together."""

@@ -7,6 +7,7 @@ apart while ``G_f`` learns features that confuse it, weighted by λ (the GRL's c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from unshift.data.domains import TaskData
-from unshift.log_keys import COEFF, DOMAIN_ACC, DOMAIN_LOSS, LABEL_LOSS
+from unshift.log_keys import COEFF, DOMAIN_ACC, DOMAIN_LOSS, LABEL_LOSS, TARGET_ENTROPY
 from unshift.methods.base import (
     JOINT,
     DiscriminatorConfig,
@@ -28,7 +29,7 @@ from unshift.methods.base import (
     cat,
 )
 from unshift.models.networks import Networks
-from unshift.nn import AdversarialLoss
+from unshift.nn import AdversarialLoss, prediction_entropy
 from unshift.registry import METHODS, FieldError, SectionConfig, require
 from unshift.schedules import DannLambda, schedule_from_config
 
@@ -57,23 +58,33 @@ class DANN(Method):
         ``0``: one joint step per training step. ``k_d >= 1``: alternating, GAN-style updates,
         ``k_d`` steps of the discriminator alone, then one step of ``G_f`` and ``G_y`` against
         it (through the GRL); each step draws its own batches.
+    target_entropy : float
+        Weight of the mean prediction entropy on the target batches (nats), added to the loss
+        of ``G_f`` and ``G_y``; ``0`` (default) is the paper's DANN.
     """
 
     @dataclass
     class Config(SectionConfig):
         """``method: {name: dann}``: the λ ``schedule`` (a schedule config, see
         :func:`~unshift.schedules.schedule_from_config`), ``separate_passes``, ``k_d`` (0: joint
-        updates; ``k >= 1``: alternating) and the discriminator."""
+        updates; ``k >= 1``: alternating), ``target_entropy`` (weight of the target prediction
+        entropy) and the discriminator."""
 
         schedule: dict[str, Any] = field(
             default_factory=lambda: {"name": "dann_lambda", "gamma": 10.0, "lo": 0.0, "hi": 1.0}
         )
         separate_passes: bool = False
         k_d: int = 0
+        target_entropy: float = 0.0
         discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
 
         def __post_init__(self) -> None:
             require(self.k_d >= 0, "k_d", f"must be >= 0; got {self.k_d}")
+            require(
+                math.isfinite(self.target_entropy) and self.target_entropy >= 0,
+                "target_entropy",
+                f"must be a finite weight >= 0; got {self.target_entropy}",
+            )
             try:
                 schedule_from_config(self.schedule)
             except ValueError as err:
@@ -89,13 +100,15 @@ class DANN(Method):
         num_domains: int = 2,
         separate_passes: bool = False,
         k_d: int = 0,
+        target_entropy: float = 0.0,
     ) -> None:
         super().__init__(feature_extractor, label_head)
-        self.Config(separate_passes=separate_passes, k_d=k_d)
+        self.Config(separate_passes=separate_passes, k_d=k_d, target_entropy=target_entropy)
         self.num_domains = num_domains
         self.adversarial = AdversarialLoss(feature_dim, num_domains, discriminator, schedule)
         self.separate_passes = separate_passes
         self.k_d = k_d
+        self.target_entropy = target_entropy
 
     @classmethod
     def from_config(cls, cfg: DANN.Config, networks: Networks, data: TaskData) -> DANN:
@@ -108,6 +121,7 @@ class DANN(Method):
             num_domains=data.num_domains,
             separate_passes=cfg.separate_passes,
             k_d=cfg.k_d,
+            target_entropy=cfg.target_entropy,
         )
 
     def set_progress(self, p: float) -> None:
@@ -153,7 +167,8 @@ class DANN(Method):
         return loss, {DOMAIN_LOSS: loss.detach(), DOMAIN_ACC: self.adversarial.last_accuracy}
 
     def joint_step(self, sources: Sources, targets: Targets) -> StepResult:
-        """``L_y + L_d`` with the GRL between ``G_f`` and ``G_d``."""
+        """``L_y + L_d`` with the GRL between ``G_f`` and ``G_d`` (``+ w·H`` with a target
+        entropy weight ``w``)."""
         per_domain = self._domain_features(sources, targets)
         label = self.label_loss(sources, cat(per_domain[: len(sources)]))
         dom = self.adversarial(*self._adversarial_args(per_domain))
@@ -163,7 +178,12 @@ class DANN(Method):
             COEFF: self.adversarial.grl.coeff_tensor(),
             DOMAIN_ACC: self.adversarial.last_accuracy,
         }
-        return label + dom, logs
+        loss = label + dom
+        if self.target_entropy > 0:
+            entropy = prediction_entropy(self.label_head(cat(per_domain[len(sources) :])))
+            logs[TARGET_ENTROPY] = entropy.detach()
+            loss = loss + self.target_entropy * entropy
+        return loss, logs
 
     # Alternating updates: the same loss, with only G_f and G_y stepping on it.
     generator_step = joint_step

@@ -2,8 +2,8 @@
 
 A multi-output head returns a tuple of logits tensors, one ``(N, C_i)`` per output; labels
 are ``(N, L)`` integers, column ``i`` for output ``i``. A single-output head returns one
-``(N, C)`` tensor with ``(N,)`` labels. :func:`label_loss` and :func:`output_classes` accept
-both forms.
+``(N, C)`` tensor with ``(N,)`` labels. :func:`label_loss`, :func:`prediction_entropy` and
+:func:`output_classes` accept both forms.
 """
 
 from __future__ import annotations
@@ -60,6 +60,18 @@ def label_loss(logits: Logits, labels: Tensor) -> Tensor:
             f"{tuple(labels.shape)}"
         )
     return sum(F.cross_entropy(out, labels[:, i]) for i, out in enumerate(logits))  # type: ignore[return-value]
+
+
+def prediction_entropy(logits: Logits) -> Tensor:
+    """Mean entropy (nats) of the softmax predictions over ``N`` samples; for several outputs,
+    the sum over outputs of each output's mean entropy. Minimising it on unlabelled target
+    samples pushes decision boundaries away from them (Grandvalet & Bengio 2004)."""
+    outputs = (logits,) if isinstance(logits, Tensor) else logits
+    total = 0.0
+    for out in outputs:
+        log_p = F.log_softmax(out.float(), dim=1)
+        total = total - (log_p.exp() * log_p).sum(1).mean()
+    return total  # type: ignore[return-value]
 
 
 def output_classes(logits: Logits) -> Tensor:
