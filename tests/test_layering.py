@@ -32,6 +32,7 @@ RANKS = {
     "build": 6,
     "sklearn": 6,
     "sklearn_rows": 6,
+    "sklearn_base": 6,
     "report": 7,
     "run": 8,
     "predict": 8,

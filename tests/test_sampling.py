@@ -51,3 +51,16 @@ def test_domain_smaller_than_batch_gives_whole_domain():
     stream = PairedBatches(*_domains(), batch_size=64, seed=0)
     sources, targets = stream.next()
     assert sources[0][0].shape[0] == 10 and targets[0].shape[0] == 7
+
+
+def test_weighted_domains_draw_in_proportion_and_never_a_zero_weight_row():
+    weights = torch.tensor([0.0, 1.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    src = Domain(torch.arange(10.0)[:, None], torch.arange(10) % 2, "s", weights=weights)
+    stream = PairedBatches([src], _domains()[1], batch_size=5, seed=0)
+    drawn = torch.cat([stream.next()[0][0][0] for _ in range(400)]).flatten()
+    assert set(drawn.tolist()) == {1.0, 3.0}
+    assert abs(float((drawn == 3.0).float().mean()) - 0.75) < 0.03
+    again = PairedBatches([src], _domains()[1], batch_size=5, seed=0)
+    assert torch.equal(
+        again.next()[0][0][0], PairedBatches([src], _domains()[1], 5, 0).next()[0][0][0]
+    )

@@ -8,7 +8,14 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from unshift.data import rotated_moons
-from unshift.sklearn import EXPECTED_FAILED_CHECKS, DANNClassifier, SourceOnlyClassifier
+from unshift.sklearn import (
+    EXPECTED_FAILED_CHECKS,
+    ADDAClassifier,
+    DANNClassifier,
+    SourceOnlyClassifier,
+)
+
+ESTIMATORS = [SourceOnlyClassifier, DANNClassifier, ADDAClassifier]
 
 FAST = {"max_steps": 60, "batch_size": 16}
 
@@ -24,7 +31,7 @@ def moons(seed=0):
     )
 
 
-@pytest.mark.parametrize("cls", [DANNClassifier, SourceOnlyClassifier])
+@pytest.mark.parametrize("cls", ESTIMATORS)
 def test_basic_contract(cls):
     xs, ys, xt, xtt, _ = moons()
     labels = np.array(["neg", "pos"])[ys]
@@ -38,7 +45,7 @@ def test_basic_contract(cls):
     assert clf.n_features_in_ == 2
 
 
-@pytest.mark.parametrize("cls", [DANNClassifier, SourceOnlyClassifier])
+@pytest.mark.parametrize("cls", ESTIMATORS)
 def test_clone_and_params_round_trip(cls):
     clf = cls(hidden=(8,), lr=0.05, random_state=3)
     params = clf.get_params()
@@ -103,12 +110,14 @@ def test_every_optimiser_and_device_knob_reaches_the_specs():
     assert optim.name == "adam" and tuple(optim.betas) == (0.5, 0.9)
     assert (optim.lr_alpha, optim.lr_beta) == (2.0, 0.5)
     assert spec.steps == clf.max_steps and spec.batch_size == clf.batch_size
-    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+    with pytest.raises(ValueError, match="The 'lr' parameter of DANNClassifier must be a float"):
         DANNClassifier(lr=-1.0).fit(np.zeros((4, 2)), [0, 1, 0, 1], X_target=np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="'objective' parameter of ADDAClassifier must be a str"):
+        ADDAClassifier(objective="wgan").fit(np.zeros((4, 2)), [0, 1, 0, 1])
 
 
 @parametrize_with_checks(
-    [SourceOnlyClassifier(max_steps=30), DANNClassifier(max_steps=30)],
+    [cls(max_steps=30) for cls in ESTIMATORS],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
 )
 def test_scikit_learn_conformance(estimator, check):
@@ -155,3 +164,27 @@ def test_default_scaling_trains_on_features_a_thousand_times_too_large():
     assert np.allclose(clf.scaler_.mean_, X.mean(0), rtol=1e-4, atol=1e-2)
     with pytest.raises(TrainingDiverged, match="Likely causes, in order: inputs of a large scale"):
         SourceOnlyClassifier(max_steps=300, scale_inputs=False, lr=0.5).fit(X * 1e6, y)
+
+
+def test_sample_weight_draws_rows_in_proportion():
+    xs, ys, xt, xtt, _ = moons()
+    weights = np.where(ys == 1, 0.0, 1.0)  # class 1 never drawn: everything predicts class 0
+    only_zero = SourceOnlyClassifier(**FAST, scale_inputs=False).fit(xs, ys, sample_weight=weights)
+    assert set(only_zero.predict(xtt)) == {0}
+    X, y = np.vstack([xs, xt]), np.r_[ys, np.full(len(xt), -1)]
+    plain = DANNClassifier(**FAST).fit(X, y).predict_proba(xtt)
+    equal = DANNClassifier(**FAST).fit(X, y, sample_weight=np.full(len(y), 3.0))
+    assert np.array_equal(plain, equal.predict_proba(xtt))  # equal weights: as unweighted
+    with pytest.raises(ValueError, match="sample_weight is 0 on every row of a domain"):
+        SourceOnlyClassifier(**FAST).fit(X, y, sample_weight=(y == -1).astype(float))
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        SourceOnlyClassifier(**FAST).fit(xs, ys, sample_weight=-np.ones(len(ys)))
+
+
+def test_adda_estimator_adapts_and_random_state_none_still_trains():
+    xs, ys, xt, xtt, ytt = moons()
+    clf = ADDAClassifier(max_steps=200, batch_size=32).fit(xs, ys, X_target=xt)
+    assert type(clf.method_).__name__ == "ADDA" and bool(clf.method_.adapting)
+    assert clf.score(xtt, ytt) > 0.6
+    other = SourceOnlyClassifier(**FAST, random_state=None).fit(xs, ys)
+    assert other.predict(xtt).shape == (500,)

@@ -1,6 +1,7 @@
-"""scikit-learn estimators over the trainer: ``DANNClassifier`` and ``SourceOnlyClassifier``.
+"""scikit-learn estimators over the trainer: ``SourceOnlyClassifier``, ``DANNClassifier`` and
+``ADDAClassifier``.
 
-Both train a shallow network by default, as in the DANN paper (one hidden layer, Ganin et al.
+Each trains a shallow network by default, as in the DANN paper (one hidden layer, Ganin et al.
 2016 §5.2.1; here 100 ReLU units, the setting of ``configs/features_dann.yaml``, which on
 log(1 + count) Amazon features beats the paper's table), with :class:`unshift.Trainer`::
 
@@ -16,180 +17,26 @@ dense). Labels may be any values ``np.unique`` can sort; ``classes_`` holds them
 
 from __future__ import annotations
 
-import dataclasses
-import warnings
 from collections.abc import Sequence
-from typing import Any
+from numbers import Real
+from typing import ClassVar
 
-import numpy as np
-import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import Tags
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from unshift.data.domains import Domain, TaskData
-from unshift.data.tabular import to_tensor
-from unshift.eval.predictions import predicted_logits
-from unshift.methods import DANN, Method, SourceOnly
+from unshift.losses import MAPPING_OBJECTIVES
+from unshift.methods import ADDA, DANN, Method
 from unshift.models import mlp
 from unshift.nn import DomainDiscriminator
 from unshift.schedules import DannLambda
-from unshift.sklearn_rows import pooled_scaler, split_rows
-from unshift.specs import OptimizerSpec, TrainerSpec
-from unshift.trainer import Trainer
+from unshift.sklearn_base import (
+    COUNT,
+    EXPECTED_FAILED_CHECKS,
+    NON_NEGATIVE,
+    ShallowClassifier,
+)
 
-EXPECTED_FAILED_CHECKS = {
-    "check_classifiers_classes": "y == -1 marks unlabelled target rows, so -1 cannot be a "
-    "class label (scikit-learn exempts its own semi-supervised classifiers by name)",
-}
-"""``check_estimator`` checks both estimators fail by design, with the reason."""
-
-
-class _ShallowClassifier(ClassifierMixin, BaseEstimator):
-    """Shared fit/predict; subclasses choose the method."""
-
-    def __init__(
-        self,
-        hidden: Sequence[int] = (100,),
-        activation: str = "relu",
-        max_steps: int = 3000,
-        batch_size: int = 64,
-        optimizer: str = "sgd",
-        lr: float = 0.01,
-        momentum: float = 0.9,
-        weight_decay: float = 0.0,
-        betas: tuple[float, float] = (0.9, 0.999),
-        lr_schedule: str = "dann",
-        lr_alpha: float = 10.0,
-        lr_beta: float = 0.75,
-        accelerator: str = "auto",
-        devices: int = 1,
-        precision: str = "32-true",
-        random_state: int = 0,
-        progress_bar: bool = False,
-        scale_inputs: bool = True,
-    ) -> None:
-        self.hidden = hidden
-        self.activation = activation
-        self.max_steps = max_steps
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.lr = lr
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.betas = betas
-        self.lr_schedule = lr_schedule
-        self.lr_alpha = lr_alpha
-        self.lr_beta = lr_beta
-        self.accelerator = accelerator
-        self.devices = devices
-        self.precision = precision
-        self.random_state = random_state
-        self.progress_bar = progress_bar
-        self.scale_inputs = scale_inputs
-
-    def _specs(self) -> tuple[OptimizerSpec, TrainerSpec]:
-        """The optimiser and trainer specs: every spec field this estimator has a parameter
-        of the same name for (``optimizer`` is the spec's ``name``, ``max_steps`` its
-        ``steps``)."""
-
-        def given(spec: type) -> dict[str, Any]:
-            names = {f.name for f in dataclasses.fields(spec)}
-            return {k: v for k, v in self.get_params(deep=False).items() if k in names}
-
-        optim = OptimizerSpec(**{**given(OptimizerSpec), "name": self.optimizer})
-        return optim, TrainerSpec(**{**given(TrainerSpec), "steps": self.max_steps})
-
-    def _method(self, n_features: int, n_classes: int, adapt: bool) -> Method:
-        """The network for ``n_features`` inputs and ``n_classes``; ``adapt=False``: there are
-        no target rows to adapt to."""
-        return SourceOnly(
-            mlp(n_features, self.hidden, self.activation), nn.Linear(self.hidden[-1], n_classes)
-        )
-
-    def _needs_target(self) -> bool:
-        return False
-
-    def __sklearn_tags__(self) -> Tags:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
-
-    def fit(
-        self, X: Any, y: Any, X_target: Any = None, sample_domain: Any = None
-    ) -> _ShallowClassifier:
-        """Train on the labelled source rows of ``X`` and the unlabelled target rows.
-
-        ``X`` ``(n_samples, n_features)``, ``y`` ``(n_samples,)``. Target rows are those with
-        ``y == -1`` (scikit-learn's convention for unlabelled rows, as in
-        :mod:`sklearn.semi_supervised`), or, where ``sample_domain`` ``(n_samples,)`` is given
-        (skada's convention, routed as metadata), those with a negative domain; positive domains
-        are sources (several source or target domains are pooled). ``X_target``
-        ``(m_samples, n_features)``: more unlabelled target rows, a convenience. Without any
-        target rows DANN warns and trains as source-only.
-        """
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float32)
-        check_classification_targets(y)
-        X_source, y_source, X_tgt = split_rows(X, y, X_target, sample_domain)
-        self.classes_, y_index = np.unique(y_source, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"the labelled rows hold {len(self.classes_)} class; need at least 2 (y == -1 "
-                "marks unlabelled target rows)"
-            )
-        adapt = X_tgt.shape[0] > 0
-        self.scaler_ = pooled_scaler(X_source, X_tgt) if self.scale_inputs else None
-        if self.scaler_ is not None:
-            X_source = self.scaler_.transform(X_source).astype(np.float32)
-            X_tgt = self.scaler_.transform(X_tgt).astype(np.float32) if adapt else X_tgt
-        if not adapt and self._needs_target():
-            warnings.warn(
-                f"{type(self).__name__}.fit got no unlabelled target rows (y == -1, a negative "
-                "sample_domain or X_target): it trains as source-only",
-                UserWarning,
-                stacklevel=2,
-            )
-        data = TaskData(
-            [Domain(to_tensor(X_source), torch.as_tensor(y_index, dtype=torch.long), "source")],
-            [Domain(to_tensor(X_tgt if adapt else X_source), None, "target")],
-            num_classes=len(self.classes_),
-        )
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.random_state)
-            self.method_ = self._method(X.shape[1], len(self.classes_), adapt)
-        optim, spec = self._specs()
-        Trainer(optimizer=optim, seed=self.random_state, spec=spec).fit(self.method_, data)
-        self.method_.eval()
-        return self
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities ``(n_samples, n_classes)``, columns in the order of ``classes_``."""
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False)
-        if self.scaler_ is not None:
-            X = self.scaler_.transform(X).astype(np.float32)
-        device = next(self.method_.parameters()).device
-        logits = predicted_logits(self.method_.predict, to_tensor(X), device)
-        return torch.softmax(logits, dim=1).numpy()  # type: ignore[arg-type]
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted labels ``(n_samples,)``, values from ``classes_``."""
-        index = self.predict_proba(X).argmax(axis=1)
-        return self.classes_[index]
-
-
-class SourceOnlyClassifier(_ShallowClassifier):
-    """The same shallow network trained on the labelled source rows alone (target rows ignored).
-
-    Parameters: see :class:`DANNClassifier`, less the adversarial ones.
-    """
-
-
-class DANNClassifier(_ShallowClassifier):
-    """Domain-adversarial neural network (Ganin et al. 2016) as a scikit-learn classifier.
-
+_PARAMETERS = """
     Parameters
     ----------
     hidden, activation
@@ -201,19 +48,21 @@ class DANNClassifier(_ShallowClassifier):
         The optimiser (``sgd`` or ``adam``) and its learning-rate schedule, as in
         :class:`~unshift.specs.OptimizerSpec` (``optimizer`` is its ``name``).
     accelerator, devices, precision
-        Lightning Fabric's device settings (:class:`~unshift.specs.TrainerSpec`).
-    lambda_max, gamma
-        The λ schedule ``lambda_max · (2 / (1 + exp(-gamma p)) - 1)``.
-    discriminator_hidden
-        Hidden widths of the domain discriminator (no BatchNorm, no dropout).
+        Where and how to train, as Lightning Fabric takes them (the estimator's device
+        parameters): ``accelerator`` ``"auto"`` (default: a GPU where there is one), ``"cpu"``,
+        ``"cuda"``, ``"mps"``; ``devices`` how many; ``precision`` e.g. ``"32-true"``,
+        ``"bf16-mixed"``.
     random_state
-        Seeds initialisation and batch order.
+        Seeds initialisation and batch order (an int is the torch seed; ``None`` or a
+        ``RandomState`` draws one).
     scale_inputs
         Scale every feature by its standard deviation over the pooled source and target rows
         (no labels read), centring dense inputs on their mean too; sparse inputs stay sparse
         (scaled, not centred). On by default, so that raw counts or features ×1000 train with
         the default learning rate; ``False`` feeds ``X`` as given.
+"""
 
+_ATTRIBUTES = """
     Attributes
     ----------
     classes_ : ndarray (n_classes,)
@@ -221,10 +70,37 @@ class DANNClassifier(_ShallowClassifier):
     n_features_in_ : int
         Features per row.
     method_ : unshift.methods.Method
-        The trained network (DANN, or source-only when ``fit`` saw no target rows).
+        The trained network (source-only when ``fit`` saw no target rows).
     scaler_ : sklearn.preprocessing.StandardScaler or None
         The input scaling fitted on the pooled rows (``scale_inputs``).
-    """
+"""
+
+
+class SourceOnlyClassifier(ShallowClassifier):
+    __doc__ = (
+        "The shallow network trained on the labelled source rows alone (target rows only enter "
+        "the input scaling).\n" + _PARAMETERS + _ATTRIBUTES
+    )
+
+
+class DANNClassifier(ShallowClassifier):
+    __doc__ = (
+        "Domain-adversarial neural network (Ganin et al. 2016) as a scikit-learn classifier.\n"
+        + _PARAMETERS
+        + """    lambda_max, gamma
+        The λ schedule ``lambda_max · (2 / (1 + exp(-gamma p)) - 1)``.
+    discriminator_hidden
+        Hidden widths of the domain discriminator (no BatchNorm, no dropout).
+"""
+        + _ATTRIBUTES
+    )
+
+    _parameter_constraints: ClassVar[dict] = {
+        **ShallowClassifier._parameter_constraints,
+        "lambda_max": [NON_NEGATIVE],
+        "gamma": [NON_NEGATIVE],
+        "discriminator_hidden": ["array-like"],
+    }
 
     def __init__(
         self,
@@ -246,7 +122,7 @@ class DANNClassifier(_ShallowClassifier):
         lambda_max: float = 1.0,
         gamma: float = 10.0,
         discriminator_hidden: Sequence[int] = (50,),
-        random_state: int = 0,
+        random_state: int | None = 0,
         progress_bar: bool = False,
         scale_inputs: bool = True,
     ) -> None:
@@ -293,4 +169,101 @@ class DANNClassifier(_ShallowClassifier):
         )
 
 
-__all__ = ["DANNClassifier", "SourceOnlyClassifier"]
+class ADDAClassifier(ShallowClassifier):
+    __doc__ = (
+        "Adversarial discriminative domain adaptation (Tzeng et al. 2017) as a scikit-learn "
+        "classifier: the first ``pretrain_fraction`` of ``max_steps`` trains the source encoder "
+        "and classifier, the rest a target encoder (a copy) against a domain discriminator.\n"
+        + _PARAMETERS
+        + """    pretrain_fraction
+        The share of ``max_steps`` spent on source training (phase 1), in ``[0, 1)``.
+    objective
+        The target encoder's mapping objective: ``gan`` (the paper's), ``minimax`` or
+        ``confusion``.
+    discriminator_hidden, k_d
+        Hidden widths of the domain discriminator (default the paper's 500-500) and its steps
+        per training step.
+"""
+        + _ATTRIBUTES
+    )
+
+    _parameter_constraints: ClassVar[dict] = {
+        **ShallowClassifier._parameter_constraints,
+        "pretrain_fraction": [Interval(Real, 0, 1, closed="left")],
+        "objective": [StrOptions(set(MAPPING_OBJECTIVES))],
+        "discriminator_hidden": ["array-like"],
+        "k_d": [COUNT],
+    }
+
+    def __init__(
+        self,
+        hidden: Sequence[int] = (100,),
+        activation: str = "relu",
+        max_steps: int = 3000,
+        batch_size: int = 64,
+        optimizer: str = "sgd",
+        lr: float = 0.01,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        betas: tuple[float, float] = (0.9, 0.999),
+        lr_schedule: str = "dann",
+        lr_alpha: float = 10.0,
+        lr_beta: float = 0.75,
+        accelerator: str = "auto",
+        devices: int = 1,
+        precision: str = "32-true",
+        pretrain_fraction: float = 0.5,
+        objective: str = "gan",
+        discriminator_hidden: Sequence[int] = (500, 500),
+        k_d: int = 1,
+        random_state: int | None = 0,
+        progress_bar: bool = False,
+        scale_inputs: bool = True,
+    ) -> None:
+        super().__init__(
+            hidden=hidden,
+            activation=activation,
+            max_steps=max_steps,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            lr=lr,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            betas=betas,
+            lr_schedule=lr_schedule,
+            lr_alpha=lr_alpha,
+            lr_beta=lr_beta,
+            accelerator=accelerator,
+            devices=devices,
+            precision=precision,
+            random_state=random_state,
+            progress_bar=progress_bar,
+            scale_inputs=scale_inputs,
+        )
+        self.pretrain_fraction = pretrain_fraction
+        self.objective = objective
+        self.discriminator_hidden = discriminator_hidden
+        self.k_d = k_d
+
+    def _needs_target(self) -> bool:
+        return True
+
+    def _method(self, n_features: int, n_classes: int, adapt: bool) -> Method:
+        if not adapt:
+            return super()._method(n_features, n_classes, adapt)
+        width = self.hidden[-1]
+        disc = DomainDiscriminator(
+            width, hidden=self.discriminator_hidden, batch_norm=False, dropout=0.0
+        )
+        return ADDA(
+            mlp(n_features, self.hidden, self.activation),
+            nn.Linear(width, n_classes),
+            feature_dim=width,
+            pretrain_steps=int(self.pretrain_fraction * self.max_steps),
+            discriminator=disc,
+            objective=self.objective,
+            k_d=self.k_d,
+        )
+
+
+__all__ = ["EXPECTED_FAILED_CHECKS", "ADDAClassifier", "DANNClassifier", "SourceOnlyClassifier"]

@@ -3,7 +3,7 @@ skada's conventions), and the label-free input scaling over both."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse
@@ -18,12 +18,28 @@ def _stack(parts: list[Any]) -> Any:
     return (scipy.sparse.vstack if scipy.sparse.issparse(parts[0]) else np.vstack)(parts)
 
 
+class Rows(NamedTuple):
+    """An estimator's training rows by domain: source rows with labels ``(n_s,)``, target rows,
+    and their sample weights (``None``: unweighted)."""
+
+    X_source: Any
+    y_source: np.ndarray
+    X_target: Any
+    w_source: np.ndarray | None = None
+    w_target: np.ndarray | None = None
+
+
 def split_rows(
-    X: Any, y: np.ndarray, X_target: Any = None, sample_domain: Any = None
-) -> tuple[Any, np.ndarray, Any]:
-    """``(X_source, y_source, X_target_rows)`` from validated ``X`` ``(n, F)`` and ``y``
-    ``(n,)``: target rows are those with ``y == -1`` or, where ``sample_domain`` ``(n,)`` is
-    given, a negative domain (> 0: source); ``X_target`` ``(m, F)`` rows are appended to them."""
+    X: Any,
+    y: np.ndarray,
+    X_target: Any = None,
+    sample_domain: Any = None,
+    sample_weight: np.ndarray | None = None,
+) -> Rows:
+    """The rows of validated ``X`` ``(n, F)`` and ``y`` ``(n,)`` by domain: target rows are
+    those with ``y == -1`` or, where ``sample_domain`` ``(n,)`` is given, a negative domain
+    (> 0: source); ``X_target`` ``(m, F)`` rows are appended to them (weight 1 where
+    ``sample_weight`` ``(n,)`` is given)."""
     if sample_domain is not None:
         sample_domain = np.asarray(sample_domain)
         if sample_domain.shape != (X.shape[0],) or (sample_domain == 0).any():
@@ -35,6 +51,8 @@ def split_rows(
     else:
         is_target = y == UNLABELLED if y.dtype.kind in "iuf" else np.zeros(len(y), bool)
     X_source, X_tgt = X[~is_target], X[is_target]
+    w = sample_weight
+    w_source, w_tgt = (None, None) if w is None else (w[~is_target], w[is_target])
     if X_target is not None:
         X_target = check_array(X_target, accept_sparse="csr", dtype=np.float32)
         if X_target.shape[1] != X.shape[1]:
@@ -42,11 +60,19 @@ def split_rows(
                 f"X_target has {X_target.shape[1]} features but X has {X.shape[1]}; they must agree"
             )
         X_tgt = _stack([X_tgt, X_target]) if X_tgt.shape[0] else X_target
-    return X_source, y[~is_target], X_tgt
+        if w_tgt is not None:
+            w_tgt = np.r_[w_tgt, np.ones(X_target.shape[0])]
+    return Rows(X_source, y[~is_target], X_tgt, w_source, w_tgt)
 
 
-def pooled_scaler(X_source: Any, X_target: Any) -> StandardScaler:
-    """Per-feature standardisation over the source and target rows together (no labels);
-    sparse inputs are scaled, not centred, so they stay sparse."""
-    pooled = _stack([X_source, X_target]) if X_target.shape[0] else X_source
-    return StandardScaler(with_mean=not scipy.sparse.issparse(X_source)).fit(pooled)
+def pooled_scaler(rows: Rows) -> StandardScaler:
+    """Per-feature standardisation over the source and target rows together (no labels),
+    weighted by their sample weights where given; sparse inputs are scaled, not centred, so
+    they stay sparse."""
+    parts = [rows.X_source] + ([rows.X_target] if rows.X_target.shape[0] else [])
+    weights = None
+    if rows.w_source is not None:
+        weights = np.concatenate([rows.w_source, rows.w_target][: len(parts)])
+        weights = None if np.all(weights == weights[0]) else weights
+    scaler = StandardScaler(with_mean=not scipy.sparse.issparse(rows.X_source))
+    return scaler.fit(_stack(parts), sample_weight=weights)

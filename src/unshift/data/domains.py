@@ -35,12 +35,15 @@ def take_rows(x: Tensor, index: Tensor) -> Tensor:
 class Domain:
     """Samples ``x`` ``(N, *)`` (dense, or a 2-D sparse COO tensor) and, where known, integer
     labels ``y`` ``(N,)``; ``classes``: the label values of the file they came from, where they
-    are not ``0..C-1`` (svmlight's ``[-1, 1]``)."""
+    are not ``0..C-1`` (svmlight's ``[-1, 1]``). ``weights`` ``(N,)`` (>= 0, not all 0): rows
+    are drawn for training in proportion to them, with replacement; ``None``: each row once
+    per epoch."""
 
     x: Tensor
     y: Tensor | None = None
     name: str = "domain"
     classes: list[int] | None = None
+    weights: Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -48,7 +51,8 @@ class Domain:
     def to(self, device: torch.device | str) -> Domain:
         """This domain with its tensors on ``device``."""
         y = None if self.y is None else self.y.to(device)
-        return Domain(self.x.to(device), y, self.name, self.classes)
+        weights = None if self.weights is None else self.weights.to(device)
+        return Domain(self.x.to(device), y, self.name, self.classes, weights)
 
 
 @dataclass
@@ -175,6 +179,17 @@ def check_domain(
             bad = int(bad_values.flatten(1).any(1).nonzero()[0])
         kind = "NaN" if bool(torch.isnan(values).any()) else "Inf"
         raise DataError(f"{role}: the samples contain {kind} values (first at sample {bad})")
+    w = domain.weights
+    if w is not None and (
+        w.shape != (x.shape[0],)
+        or not bool(torch.isfinite(w).all())
+        or bool((w < 0).any())
+        or not bool((w > 0).any())
+    ):
+        raise DataError(
+            f"{role}: weights need one finite value >= 0 per sample, not all 0; got shape "
+            f"{tuple(w.shape)}"
+        )
     if y is None:
         if labelled:
             raise DataError(f"{role} has no labels; source domains must be labelled")

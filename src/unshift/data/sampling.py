@@ -20,7 +20,8 @@ class DomainStream:
     also from a sparse domain).
 
     An epoch drops its last partial batch; a domain smaller than ``batch_size`` yields batches
-    of its whole (reshuffled) size.
+    of its whole (reshuffled) size. A domain with ``weights`` draws each epoch's ``N`` rows in
+    proportion to them, with replacement, instead of a permutation.
     """
 
     def __init__(
@@ -32,7 +33,7 @@ class DomainStream:
         index: int,
         memory_format: torch.memory_format = torch.contiguous_format,
     ) -> None:
-        self.x, self.y = domain.x, domain.y
+        self.x, self.y, self.weights = domain.x, domain.y, domain.weights
         self.memory_format = memory_format if domain.x.ndim == 4 else torch.contiguous_format
         self.n = len(domain)
         self.batch_size = min(batch_size, self.n)
@@ -45,7 +46,11 @@ class DomainStream:
         if epoch != self._epoch:
             seq = np.random.SeedSequence([self.seed, self.rank, self.index, epoch])
             gen = torch.Generator().manual_seed(int(seq.generate_state(1, np.uint64)[0] >> 1))
-            self._perm = torch.randperm(self.n, generator=gen).to(self.x.device)
+            if self.weights is None:
+                perm = torch.randperm(self.n, generator=gen)
+            else:
+                perm = torch.multinomial(self.weights.cpu().double(), self.n, True, generator=gen)
+            self._perm = perm.to(self.x.device)
             self._epoch = epoch
         assert self._perm is not None
         return self._perm
