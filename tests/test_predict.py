@@ -51,6 +51,21 @@ def test_predict_a_feature_file_in_the_files_own_labels(feature_run, tmp_path, m
     assert proba.shape == (3, 2) and torch.allclose(proba.sum(1), torch.ones(3))
 
 
+def test_predict_writes_parquet_with_the_same_columns_as_csv(feature_run, tmp_path):
+    import pandas as pd
+
+    run, target = feature_run
+    out = tmp_path / "p.parquet"
+    assert main(["predict", str(run), str(target), "--out", str(out)]) == 0
+    frame = pd.read_parquet(out)
+    csv = pd.read_csv(run / "target_test_predictions.csv")
+    assert list(frame.columns) == list(csv.columns) == ["row", "label", "p_-1", "p_1"]
+    assert frame["label"].tolist() == csv["label"].tolist()
+    assert np.allclose(
+        frame[["p_-1", "p_1"]].to_numpy(), csv[["p_-1", "p_1"]].to_numpy(), atol=1e-5
+    )
+
+
 def test_predict_refuses_data_of_another_width(feature_run, tmp_path, capsys):
     run, _ = feature_run
     np.savez(tmp_path / "wide.npz", X=np.ones((4, 12)))

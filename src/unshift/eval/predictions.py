@@ -67,6 +67,8 @@ def write_table(table: Table, path: str | os.PathLike) -> Path:
     if path.suffix == ".parquet":
         try:
             import pandas as pd
+
+            pd.io.parquet.get_engine("auto")  # pyarrow or fastparquet
         except ImportError:
             raise DataError(
                 f"writing {path.name} needs pandas and pyarrow (pip install pandas pyarrow); "
