@@ -119,12 +119,28 @@ def test_diverging_run_exits_non_zero_from_the_command(tmp_path, capsys):
     assert "error: the loss became" in err and "at step" in err
 
 
-def test_kill_9_then_resume_ends_bit_identical(tmp_path):
+# The recommended digit recipe's options too (target entropy, separate passes, bf16 autocast),
+# and CDAN+E.
+RECIPE = [
+    "method.target_entropy=0.1",
+    "method.separate_passes=true",
+    "trainer.precision=bf16-mixed",
+]
+
+
+@pytest.mark.parametrize(
+    ("config", "options"),
+    [(DANN_CFG, []), (DANN_CFG, RECIPE), (str(CONFIGS / "moons" / "cdan.yaml"), [])],
+    ids=["dann", "dann-recipe-options", "cdan"],
+)
+def test_kill_9_then_resume_ends_bit_identical(tmp_path, config, options):
     args = ["--set", "trainer.steps=2000", "--set", "trainer.checkpoint_every=100"]
     args += ["--set", "trainer.snapshot_every=250"]
+    for option in options:
+        args += ["--set", option]
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "unshift", "train", DANN_CFG, "--run-dir", str(killed), *args],
+        [sys.executable, "-m", "unshift", "train", config, "--run-dir", str(killed), *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -143,7 +159,7 @@ def test_kill_9_then_resume_ends_bit_identical(tmp_path):
         text=True,
     )
     assert resumed.returncode == 0, resumed.stderr
-    assert main(["train", DANN_CFG, "--run-dir", str(straight), *args]) == 0
+    assert main(["train", config, "--run-dir", str(straight), *args]) == 0
     a = json.loads((straight / "final.json").read_text())
     b = json.loads((killed / "final.json").read_text())
     assert without_timings(a) == without_timings(b)

@@ -8,7 +8,9 @@ log-odds of *target*: ``z > 0`` predicts target.
 - :func:`adda_discriminator_loss`, :func:`adda_mapping_loss`: the two ADDA objectives
   (Tzeng et al. 2017), with the mapping objective ``minimax``, ``gan`` or ``confusion``.
 - :class:`~unshift.nn.AdversarialLoss` (GRL + discriminator + schedule, the DANN domain term
-  as a module) lives with the building blocks in :mod:`unshift.nn`; it is re-exported here.
+  as a module) and :class:`~unshift.nn.ConditionalAdversarialLoss` (CDAN's, conditioned on
+  the predictions) live with the building blocks in :mod:`unshift.nn`; both are re-exported
+  here.
 """
 
 from __future__ import annotations
@@ -132,10 +134,15 @@ def adda_mapping_loss(d_tgt_logits: Tensor, objective: MappingObjective = "gan")
 
 
 def __getattr__(name: str) -> Any:
-    if name == "AdversarialLoss":  # re-exported lazily: unshift.nn.adversarial imports this module
+    # Re-exported lazily: unshift.nn.adversarial imports this module.
+    if name == "AdversarialLoss":
         from unshift.nn.adversarial import AdversarialLoss
 
         return AdversarialLoss
+    if name == "ConditionalAdversarialLoss":
+        from unshift.nn.conditional import ConditionalAdversarialLoss
+
+        return ConditionalAdversarialLoss
     raise AttributeError(f"module 'unshift.losses' has no attribute {name!r}")
 
 

@@ -1,0 +1,164 @@
+"""CDAN: conditional domain-adversarial networks (Long et al. 2018), with CDAN+E's entropy
+conditioning.
+
+As DANN, but the domain discriminator sees the features conditioned on the classifier's
+predictions, ``T(f, g)`` (the multilinear map ``f ⊗ g``, or its randomized form when ``F × C``
+is large), through the gradient reversal layer; see
+:class:`~unshift.nn.ConditionalAdversarialLoss`. One minimisation of ``L_y + L_d`` per step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import Tensor, nn
+
+from unshift.data.domains import TaskData
+from unshift.errors import ConfigError
+from unshift.log_keys import COEFF, DOMAIN_ACC, DOMAIN_LOSS, LABEL_LOSS
+from unshift.methods.base import (
+    DiscriminatorConfig,
+    Logs,
+    Method,
+    Sources,
+    StepResult,
+    Targets,
+    cat,
+)
+from unshift.models.networks import Networks
+from unshift.nn import ConditionalAdversarialLoss
+from unshift.nn.conditional import map_width
+from unshift.nn.heads import label_loss
+from unshift.registry import METHODS, FieldError, SectionConfig, require
+from unshift.schedules import DannLambda, schedule_from_config
+
+
+@METHODS.register("cdan")
+class CDAN(Method):
+    """Conditional domain-adversarial training (one source, one target, one label output).
+
+    Parameters
+    ----------
+    feature_extractor, label_head : nn.Module
+        ``G_f`` (inputs ``(B, *)`` → features ``(B, F)``) and ``G_y`` (features → logits
+        ``(B, C)``).
+    feature_dim, num_classes : int
+        ``F`` and ``C``.
+    discriminator : nn.Module, optional
+        ``(B, D)`` → one logit, ``D`` the map's width (``F·C`` or ``randomized_dim``).
+    schedule : float or callable
+        λ as a constant or a schedule ``p -> λ`` (default :class:`DannLambda`).
+    randomized : bool or None
+        The randomized multilinear map; ``None``: when ``F·C > 4096``.
+    randomized_dim : int
+        Its width ``d``.
+    entropy_conditioning : bool
+        CDAN+E: weigh each sample's domain loss by ``1 + exp(−H(g))``.
+    separate_passes : bool
+        Run ``G_f`` on source and target batches separately (BatchNorm statistics per domain).
+    """
+
+    @dataclass
+    class Config(SectionConfig):
+        """``method: {name: cdan}``: the λ ``schedule``, ``randomized`` (true/false, or null:
+        when features × classes > 4096), ``randomized_dim``, ``entropy_conditioning``
+        (CDAN+E), ``separate_passes`` and the discriminator."""
+
+        schedule: dict[str, Any] = field(
+            default_factory=lambda: {"name": "dann_lambda", "gamma": 10.0, "lo": 0.0, "hi": 1.0}
+        )
+        randomized: bool | None = None
+        randomized_dim: int = 1024
+        entropy_conditioning: bool = True
+        separate_passes: bool = False
+        discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+
+        def __post_init__(self) -> None:
+            require(
+                self.randomized_dim >= 1,
+                "randomized_dim",
+                f"must be >= 1; got {self.randomized_dim}",
+            )
+            try:
+                schedule_from_config(self.schedule)
+            except ValueError as err:
+                raise FieldError("schedule", f"is not a schedule: {err}") from None
+
+    def __init__(
+        self,
+        feature_extractor: nn.Module,
+        label_head: nn.Module,
+        feature_dim: int,
+        num_classes: int,
+        discriminator: nn.Module | None = None,
+        schedule: float | Callable[[float], float] = DannLambda(),
+        randomized: bool | None = None,
+        randomized_dim: int = 1024,
+        entropy_conditioning: bool = True,
+        separate_passes: bool = False,
+    ) -> None:
+        super().__init__(feature_extractor, label_head)
+        self.adversarial = ConditionalAdversarialLoss(
+            feature_dim,
+            num_classes,
+            discriminator,
+            schedule,
+            randomized=randomized,
+            randomized_dim=randomized_dim,
+            entropy_conditioning=entropy_conditioning,
+        )
+        self.separate_passes = separate_passes
+
+    @classmethod
+    def from_config(cls, cfg: CDAN.Config, networks: Networks, data: TaskData) -> CDAN:
+        if data.num_domains != 2 or not isinstance(data.num_classes, int):
+            raise ConfigError(
+                "cdan adapts one source to one target with one label output; the data has "
+                f"{data.num_domains} domains and num_classes={data.num_classes}"
+            )
+        randomized, width = map_width(
+            networks.feature_dim, data.num_classes, cfg.randomized, cfg.randomized_dim
+        )
+        return cls(
+            networks.features,
+            networks.head,
+            feature_dim=networks.feature_dim,
+            num_classes=data.num_classes,
+            discriminator=cfg.discriminator.build(width),
+            schedule=schedule_from_config(cfg.schedule),
+            randomized=randomized,
+            randomized_dim=cfg.randomized_dim,
+            entropy_conditioning=cfg.entropy_conditioning,
+            separate_passes=cfg.separate_passes,
+        )
+
+    def set_progress(self, p: float) -> None:
+        self.adversarial.progress = p
+
+    def _features(self, sources: Sources, targets: Targets) -> tuple[Tensor, Tensor]:
+        if len(sources) != 1 or len(targets) != 1:
+            raise ValueError(
+                f"CDAN adapts one source to one target; got {len(sources)} source and "
+                f"{len(targets)} target batches"
+            )
+        x_src, x_tgt = sources[0][0], targets[0]
+        if self.separate_passes:
+            return self.features(x_src), self.features(x_tgt)
+        f_src, f_tgt = self.features(cat([x_src, x_tgt])).split([len(x_src), len(x_tgt)])
+        return f_src, f_tgt
+
+    def joint_step(self, sources: Sources, targets: Targets) -> StepResult:
+        """``L_y + L_d``, the domain term on ``T(f, g)`` through the GRL."""
+        f_src, f_tgt = self._features(sources, targets)
+        logits_src, logits_tgt = self.label_head(f_src), self.label_head(f_tgt)
+        label = label_loss(logits_src, sources[0][1])
+        dom = self.adversarial(f_src, logits_src, f_tgt, logits_tgt)
+        logs: Logs = {
+            LABEL_LOSS: label.detach(),
+            DOMAIN_LOSS: dom.detach(),
+            COEFF: self.adversarial.grl.coeff_tensor(),
+            DOMAIN_ACC: self.adversarial.last_accuracy,
+        }
+        return label + dom, logs
