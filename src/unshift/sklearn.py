@@ -22,18 +22,16 @@ from numbers import Real
 from typing import ClassVar
 
 from sklearn.utils._param_validation import Interval, StrOptions
-from torch import nn
 
 from unshift.losses import MAPPING_OBJECTIVES
 from unshift.methods import ADDA, DANN, Method
-from unshift.models import mlp
-from unshift.nn import DomainDiscriminator
 from unshift.schedules import DannLambda
 from unshift.sklearn_base import (
     COUNT,
     EXPECTED_FAILED_CHECKS,
     NON_NEGATIVE,
     ShallowClassifier,
+    store_params,
 )
 
 _PARAMETERS = """
@@ -126,29 +124,7 @@ class DANNClassifier(ShallowClassifier):
         progress_bar: bool = False,
         scale_inputs: bool = True,
     ) -> None:
-        super().__init__(
-            hidden=hidden,
-            activation=activation,
-            max_steps=max_steps,
-            batch_size=batch_size,
-            optimizer=optimizer,
-            lr=lr,
-            momentum=momentum,
-            weight_decay=weight_decay,
-            betas=betas,
-            lr_schedule=lr_schedule,
-            lr_alpha=lr_alpha,
-            lr_beta=lr_beta,
-            accelerator=accelerator,
-            devices=devices,
-            precision=precision,
-            random_state=random_state,
-            progress_bar=progress_bar,
-            scale_inputs=scale_inputs,
-        )
-        self.lambda_max = lambda_max
-        self.gamma = gamma
-        self.discriminator_hidden = discriminator_hidden
+        store_params(self, locals())
 
     def _needs_target(self) -> bool:
         return True
@@ -156,15 +132,10 @@ class DANNClassifier(ShallowClassifier):
     def _method(self, n_features: int, n_classes: int, adapt: bool) -> Method:
         if not adapt:
             return super()._method(n_features, n_classes, adapt)
-        width = self.hidden[-1]
-        disc = DomainDiscriminator(
-            width, hidden=self.discriminator_hidden, batch_norm=False, dropout=0.0
-        )
         return DANN(
-            mlp(n_features, self.hidden, self.activation),
-            nn.Linear(width, n_classes),
-            feature_dim=width,
-            discriminator=disc,
+            *self._networks(n_features, n_classes),
+            feature_dim=self.hidden[-1],
+            discriminator=self._discriminator(),
             schedule=DannLambda(gamma=self.gamma, hi=self.lambda_max),
         )
 
@@ -220,30 +191,7 @@ class ADDAClassifier(ShallowClassifier):
         progress_bar: bool = False,
         scale_inputs: bool = True,
     ) -> None:
-        super().__init__(
-            hidden=hidden,
-            activation=activation,
-            max_steps=max_steps,
-            batch_size=batch_size,
-            optimizer=optimizer,
-            lr=lr,
-            momentum=momentum,
-            weight_decay=weight_decay,
-            betas=betas,
-            lr_schedule=lr_schedule,
-            lr_alpha=lr_alpha,
-            lr_beta=lr_beta,
-            accelerator=accelerator,
-            devices=devices,
-            precision=precision,
-            random_state=random_state,
-            progress_bar=progress_bar,
-            scale_inputs=scale_inputs,
-        )
-        self.pretrain_fraction = pretrain_fraction
-        self.objective = objective
-        self.discriminator_hidden = discriminator_hidden
-        self.k_d = k_d
+        store_params(self, locals())
 
     def _needs_target(self) -> bool:
         return True
@@ -251,16 +199,11 @@ class ADDAClassifier(ShallowClassifier):
     def _method(self, n_features: int, n_classes: int, adapt: bool) -> Method:
         if not adapt:
             return super()._method(n_features, n_classes, adapt)
-        width = self.hidden[-1]
-        disc = DomainDiscriminator(
-            width, hidden=self.discriminator_hidden, batch_norm=False, dropout=0.0
-        )
         return ADDA(
-            mlp(n_features, self.hidden, self.activation),
-            nn.Linear(width, n_classes),
-            feature_dim=width,
+            *self._networks(n_features, n_classes),
+            feature_dim=self.hidden[-1],
             pretrain_steps=int(self.pretrain_fraction * self.max_steps),
-            discriminator=disc,
+            discriminator=self._discriminator(),
             objective=self.objective,
             k_d=self.k_d,
         )

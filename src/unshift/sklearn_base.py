@@ -24,6 +24,7 @@ from unshift.eval.predictions import predicted_logits
 from unshift.methods import Method, SourceOnly
 from unshift.models import mlp
 from unshift.models.mlp import ACTIVATIONS
+from unshift.nn import DomainDiscriminator
 from unshift.sklearn_rows import pooled_scaler, split_rows
 from unshift.specs import LR_SCHEDULES, OPTIMIZERS, OptimizerSpec, TrainerSpec
 from unshift.trainer import Trainer
@@ -41,6 +42,14 @@ EXPECTED_FAILED_CHECKS = {
 POSITIVE = Interval(Real, 0, None, closed="neither")
 NON_NEGATIVE = Interval(Real, 0, None, closed="left")
 COUNT = Interval(Integral, 1, None, closed="left")
+
+
+def store_params(estimator: BaseEstimator, params: dict[str, Any]) -> None:
+    """Store every ``__init__`` argument verbatim under its own name (scikit-learn's rule:
+    validation waits for ``fit``); ``params`` is the ``__init__``'s ``locals()``."""
+    for name, value in params.items():
+        if name != "self":
+            setattr(estimator, name, value)
 
 
 class ShallowClassifier(ClassifierMixin, BaseEstimator):
@@ -89,24 +98,7 @@ class ShallowClassifier(ClassifierMixin, BaseEstimator):
         progress_bar: bool = False,
         scale_inputs: bool = True,
     ) -> None:
-        self.hidden = hidden
-        self.activation = activation
-        self.max_steps = max_steps
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.lr = lr
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.betas = betas
-        self.lr_schedule = lr_schedule
-        self.lr_alpha = lr_alpha
-        self.lr_beta = lr_beta
-        self.accelerator = accelerator
-        self.devices = devices
-        self.precision = precision
-        self.random_state = random_state
-        self.progress_bar = progress_bar
-        self.scale_inputs = scale_inputs
+        store_params(self, locals())
 
     def _specs(self) -> tuple[OptimizerSpec, TrainerSpec]:
         """The optimiser and trainer specs: every spec field this estimator has a parameter
@@ -126,12 +118,20 @@ class ShallowClassifier(ClassifierMixin, BaseEstimator):
             return int(self.random_state)
         return int(check_random_state(self.random_state).randint(2**31 - 1))
 
+    def _networks(self, n_features: int, n_classes: int) -> tuple[nn.Module, nn.Module]:
+        """The feature extractor (``hidden``, ``activation``) and the linear label head."""
+        return mlp(n_features, self.hidden, self.activation), nn.Linear(self.hidden[-1], n_classes)
+
+    def _discriminator(self) -> nn.Module:
+        """A domain discriminator of ``discriminator_hidden`` widths (no BatchNorm, no dropout)
+        on the features, for the subclasses that have that parameter."""
+        hidden = self.discriminator_hidden  # type: ignore[attr-defined]
+        return DomainDiscriminator(self.hidden[-1], hidden=hidden, batch_norm=False, dropout=0.0)
+
     def _method(self, n_features: int, n_classes: int, adapt: bool) -> Method:
         """The network for ``n_features`` inputs and ``n_classes``; ``adapt=False``: there are
         no target rows to adapt to."""
-        return SourceOnly(
-            mlp(n_features, self.hidden, self.activation), nn.Linear(self.hidden[-1], n_classes)
-        )
+        return SourceOnly(*self._networks(n_features, n_classes))
 
     def _needs_target(self) -> bool:
         return False
