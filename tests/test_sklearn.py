@@ -80,6 +80,8 @@ def test_errors_are_clear():
         DANNClassifier(**FAST).fit(xs, ys, X_target=np.ones((5, 3)))
     with pytest.raises(ValueError, match="the labelled rows hold 1 class; need at least 2"):
         SourceOnlyClassifier(**FAST).fit(xs, np.zeros_like(ys))
+    with pytest.raises(ValueError, match=r"if -1 is a class here .* or pass sample_domain"):
+        SourceOnlyClassifier(**FAST).fit(xs, 2 * ys - 1)  # svmlight's -1/+1
     fitted = SourceOnlyClassifier(**FAST).fit(xs, ys)
     with pytest.raises(
         ValueError, match="X has 3 features, but SourceOnlyClassifier is expecting 2"
@@ -188,3 +190,13 @@ def test_adda_estimator_adapts_and_random_state_none_still_trains():
     assert clf.score(xtt, ytt) > 0.6
     other = SourceOnlyClassifier(**FAST, random_state=None).fit(xs, ys)
     assert other.predict(xtt).shape == (500,)
+
+
+def test_a_feature_never_seen_in_training_cannot_move_predictions():
+    xs, ys, _, xtt, _ = moons()
+    unseen = np.zeros((len(xs), 1))  # e.g. a word no source review has
+    clf = SourceOnlyClassifier(**FAST).fit(np.hstack([xs, unseen]), ys)
+    quiet = clf.predict_proba(np.hstack([xtt, np.zeros((len(xtt), 1))]))
+    loud = clf.predict_proba(np.hstack([xtt, np.full((len(xtt), 1), 1e6)]))
+    assert np.array_equal(quiet, loud)
+    assert clf.scaler_.scale_[2] == np.inf

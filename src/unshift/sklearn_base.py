@@ -25,7 +25,7 @@ from unshift.methods import Method, SourceOnly
 from unshift.models import mlp
 from unshift.models.mlp import ACTIVATIONS
 from unshift.nn import DomainDiscriminator
-from unshift.sklearn_rows import pooled_scaler, split_rows
+from unshift.sklearn_rows import UNLABELLED, pooled_scaler, split_rows
 from unshift.specs import LR_SCHEDULES, OPTIMIZERS, OptimizerSpec, TrainerSpec
 from unshift.trainer import Trainer
 
@@ -171,9 +171,15 @@ class ShallowClassifier(ClassifierMixin, BaseEstimator):
         rows = split_rows(X, y, X_target, sample_domain, sample_weight)
         self.classes_, y_index = np.unique(rows.y_source, return_inverse=True)
         if len(self.classes_) < 2:
+            hint = ""
+            if sample_domain is None and np.any(y == UNLABELLED):
+                hint = (
+                    "; if -1 is a class here (e.g. svmlight's -1/+1), map the labels to others "
+                    "or pass sample_domain"
+                )
             raise ValueError(
                 f"the labelled rows hold {len(self.classes_)} class; need at least 2 (y == -1 "
-                "marks unlabelled target rows)"
+                f"marks unlabelled target rows){hint}"
             )
         adapt = rows.X_target.shape[0] > 0
         self.scaler_ = pooled_scaler(rows) if self.scale_inputs else None

@@ -68,11 +68,16 @@ def split_rows(
 def pooled_scaler(rows: Rows) -> StandardScaler:
     """Per-feature standardisation over the source and target rows together (no labels),
     weighted by their sample weights where given; sparse inputs are scaled, not centred, so
-    they stay sparse."""
+    they stay sparse. A feature constant over all these rows is mapped to 0 (its ``scale_``
+    set to infinity): a value of it never seen in training would otherwise reach weights that
+    never learned, at whatever scale it comes (e.g. a word absent from the source rows of a
+    source-only fit, ×1000)."""
     parts = [rows.X_source] + ([rows.X_target] if rows.X_target.shape[0] else [])
     weights = None
     if rows.w_source is not None:
         weights = np.concatenate([rows.w_source, rows.w_target][: len(parts)])
         weights = None if np.all(weights == weights[0]) else weights
     scaler = StandardScaler(with_mean=not scipy.sparse.issparse(rows.X_source))
-    return scaler.fit(_stack(parts), sample_weight=weights)
+    scaler.fit(_stack(parts), sample_weight=weights)
+    scaler.scale_[scaler.var_ == 0] = np.inf
+    return scaler
