@@ -31,7 +31,8 @@ from unshift.log_keys import LABEL_LOSS
 from unshift.models.networks import Networks
 from unshift.nn.discriminator import DomainDiscriminator, check_discriminator
 from unshift.nn.heads import Logits, label_loss
-from unshift.registry import SectionConfig
+from unshift.registry import FieldError, SectionConfig
+from unshift.schedules import schedule_from_config
 
 Sources = list[tuple[Tensor, Tensor]]
 Targets = list[Tensor]
@@ -77,6 +78,15 @@ class DiscriminatorConfig:
         return DomainDiscriminator(
             in_features, num_domains, self.hidden, batch_norm=self.batch_norm, dropout=self.dropout
         )
+
+
+def check_schedule(schedule: dict[str, Any]) -> None:
+    """A method config's λ ``schedule`` dict must build a schedule; else a
+    :class:`~unshift.registry.FieldError` naming ``schedule``."""
+    try:
+        schedule_from_config(schedule)
+    except ValueError as err:
+        raise FieldError("schedule", f"is not a schedule: {err}") from None
 
 
 def cat(tensors: list[Tensor]) -> Tensor:

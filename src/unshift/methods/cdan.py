@@ -26,12 +26,13 @@ from unshift.methods.base import (
     StepResult,
     Targets,
     cat,
+    check_schedule,
 )
 from unshift.models.networks import Networks
 from unshift.nn import ConditionalAdversarialLoss
 from unshift.nn.conditional import map_width
 from unshift.nn.heads import label_loss
-from unshift.registry import METHODS, FieldError, SectionConfig, require
+from unshift.registry import METHODS, SectionConfig, require
 from unshift.schedules import DannLambda, schedule_from_config
 
 
@@ -81,10 +82,7 @@ class CDAN(Method):
                 "randomized_dim",
                 f"must be >= 1; got {self.randomized_dim}",
             )
-            try:
-                schedule_from_config(self.schedule)
-            except ValueError as err:
-                raise FieldError("schedule", f"is not a schedule: {err}") from None
+            check_schedule(self.schedule)
 
     def __init__(
         self,

@@ -27,10 +27,11 @@ from unshift.methods.base import (
     StepResult,
     Targets,
     cat,
+    check_schedule,
 )
 from unshift.models.networks import Networks
 from unshift.nn import AdversarialLoss, prediction_entropy
-from unshift.registry import METHODS, FieldError, SectionConfig, require
+from unshift.registry import METHODS, SectionConfig, require
 from unshift.schedules import DannLambda, schedule_from_config
 
 
@@ -85,10 +86,7 @@ class DANN(Method):
                 "target_entropy",
                 f"must be a finite weight >= 0; got {self.target_entropy}",
             )
-            try:
-                schedule_from_config(self.schedule)
-            except ValueError as err:
-                raise FieldError("schedule", f"is not a schedule: {err}") from None
+            check_schedule(self.schedule)
 
     def __init__(
         self,
