@@ -25,7 +25,7 @@ from unshift.methods import Method, SourceOnly
 from unshift.models import mlp
 from unshift.models.mlp import ACTIVATIONS
 from unshift.nn import DomainDiscriminator
-from unshift.sklearn_rows import UNLABELLED, pooled_scaler, split_rows
+from unshift.sklearn_rows import UNLABELLED, pooled_scaler, split_rows, varying
 from unshift.specs import LR_SCHEDULES, OPTIMIZERS, OptimizerSpec, TrainerSpec
 from unshift.trainer import Trainer
 
@@ -227,10 +227,7 @@ class ShallowClassifier(ClassifierMixin, BaseEstimator):
 
 def _weights(w: np.ndarray | None) -> torch.Tensor | None:
     """Sampling weights for a domain; ``None`` where there are none or all are equal."""
-    if w is None or len(w) == 0:
-        return None
-    if not (w > 0).any():
+    if w is not None and len(w) and not (w > 0).any():
         raise ValueError("sample_weight is 0 on every row of a domain; it has nothing to train on")
-    if np.all(w == w[0]):
-        return None
-    return torch.as_tensor(w, dtype=torch.float64)
+    w = varying(w)
+    return None if w is None else torch.as_tensor(w, dtype=torch.float64)

@@ -18,6 +18,13 @@ def _stack(parts: list[Any]) -> Any:
     return (scipy.sparse.vstack if scipy.sparse.issparse(parts[0]) else np.vstack)(parts)
 
 
+def varying(weights: np.ndarray | None) -> np.ndarray | None:
+    """``weights``, or ``None`` where there are none or all are equal (the same as none)."""
+    if weights is None or len(weights) == 0 or np.all(weights == weights[0]):
+        return None
+    return weights
+
+
 class Rows(NamedTuple):
     """An estimator's training rows by domain: source rows with labels ``(n_s,)``, target rows,
     and their sample weights (``None``: unweighted)."""
@@ -75,8 +82,7 @@ def pooled_scaler(rows: Rows) -> StandardScaler:
     parts = [rows.X_source] + ([rows.X_target] if rows.X_target.shape[0] else [])
     weights = None
     if rows.w_source is not None:
-        weights = np.concatenate([rows.w_source, rows.w_target][: len(parts)])
-        weights = None if np.all(weights == weights[0]) else weights
+        weights = varying(np.concatenate([rows.w_source, rows.w_target][: len(parts)]))
     scaler = StandardScaler(with_mean=not scipy.sparse.issparse(rows.X_source))
     scaler.fit(_stack(parts), sample_weight=weights)
     scaler.scale_[scaler.var_ == 0] = np.inf
