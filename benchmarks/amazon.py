@@ -1,25 +1,28 @@
 """The DANN paper's Amazon reviews table (Ganin et al. 2016, Table 1, "original data" rows).
 
-12 domain pairs of {books, dvd, electronics, kitchen}; source-only (same network) and DANN,
-``--seeds`` seeds each, with ``configs/features_source_only.yaml`` and
-``configs/features_dann.yaml`` unchanged for every pair (no per-pair tuning; the last iterate
-is scored, target labels choose nothing). Proxy A-distance on the raw inputs and on each
-method's learned features (seed 0), source versus target training sets.
+12 domain pairs of {books, dvd, electronics, kitchen}; source-only (same network), DANN,
+CDAN+E and MCD, ``--seeds`` seeds each, with ``configs/features_<method>.yaml`` unchanged for
+every pair (no per-pair tuning; the last iterate is scored, target labels choose nothing).
+Proxy A-distance on the raw inputs and on each method's learned features (seed 0), source
+versus target training sets.
 
 Run: ``python benchmarks/amazon.py --data-dir ../shared/data/amazon_dann_5000`` → writes
-``benchmarks/results/amazon.{md,json}``.
+``benchmarks/results/amazon.{md,json}``; ``--methods cdan mcd`` runs a subset into
+``amazon_cdan_mcd.{md,json}``, and ``--baseline benchmarks/results/amazon.json`` shows the
+rows of an earlier run's other methods beside them (its seeds below ``--seeds`` only).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import statistics
 from multiprocessing import get_context
 from pathlib import Path
 
 import torch
-from common import write_results  # benchmarks/ is on sys.path when run as a script
+from common import mean_std, write_results  # benchmarks/ is on sys.path when run as a script
 
 from unshift.config import load_config
 from unshift.eval.metrics import batches
@@ -43,12 +46,18 @@ PAPER_NN = {
     ("electronics", "kitchen"): 0.854, ("kitchen", "books"): 0.708,
     ("kitchen", "dvd"): 0.739, ("kitchen", "electronics"): 0.841,
 }  # fmt: skip
-METHODS = {"source_only": "features_source_only.yaml", "dann": "features_dann.yaml"}
+METHODS = {
+    "source_only": "features_source_only.yaml",
+    "dann": "features_dann.yaml",
+    "cdan": "features_cdan.yaml",
+    "mcd": "features_mcd.yaml",
+}
+LABELS = {"source_only": "source-only", "dann": "DANN", "cdan": "CDAN+E", "mcd": "MCD"}
 
 
-def run_pair(job: tuple[str, str, str, int]) -> dict:
-    """All runs of one pair: ``(data_dir, source, target, seeds)``."""
-    data_dir, src, tgt, seeds = job
+def run_pair(job: tuple[str, str, str, int, tuple[str, ...]]) -> dict:
+    """All runs of one pair: ``(data_dir, source, target, seeds, methods)``."""
+    data_dir, src, tgt, seeds, methods = job
     torch.set_num_threads(1)
     paths = [
         f"data.source={data_dir}/{src}_train.svmlight.gz",
@@ -59,9 +68,9 @@ def run_pair(job: tuple[str, str, str, int]) -> dict:
     ]
     data = None
     records, pad = [], {}
-    for method, config in METHODS.items():
+    for method in methods:
         for seed in range(seeds):
-            cfg = load_config(CONFIGS / config, [*paths, f"seed={seed}"])
+            cfg = load_config(CONFIGS / METHODS[method], [*paths, f"seed={seed}"])
             result = run(cfg, data=data)
             data, model, final = result.data, result.method, result.final
             records.append(
@@ -81,6 +90,53 @@ def run_pair(job: tuple[str, str, str, int]) -> dict:
     return {"records": records, "pad": {f"{src}->{tgt}": pad}}
 
 
+def table(records: list[dict], pads: dict[str, dict[str, float]], seeds: int) -> str:
+    """Per pair: each method's mean ± std, the paper's, and the proxy A-distances."""
+    methods = [m for m in METHODS if any(r["method"] == m for r in records)]
+    padded = [m for m in methods if all(m in p for p in pads.values())]
+
+    def accs(task: str, method: str) -> list[float]:
+        return [r["target_acc"] for r in records if r["task"] == task and r["method"] == method]
+
+    rows, means = [], {m: [] for m in methods}
+    for s, t in itertools.permutations(DOMAINS, 2):
+        task = f"{s}->{t}"
+        cells = []
+        for method in methods:
+            a = accs(task, method)
+            means[method].append(statistics.mean(a))
+            cells.append(mean_std(a))
+        pad = pads[task]
+        rows.append(
+            f"| {s} → {t} | " + " | ".join(cells) + f" | {PAPER_NN[(s, t)]:.3f} "
+            f"| {PAPER_DANN[(s, t)]:.3f} | {pad['raw']:.2f} | "
+            + " | ".join(f"{pad[m]:.2f}" for m in padded)
+            + " |"
+        )
+    avg = {m: statistics.mean(v) for m, v in means.items()}
+    rows.append(
+        "| **average** | "
+        + " | ".join(f"**{avg[m]:.3f}**" for m in methods)
+        + f" | {statistics.mean(PAPER_NN.values()):.3f} "
+        f"| {statistics.mean(PAPER_DANN.values()):.3f} | |" + " |" * len(padded)
+    )
+    header = (
+        "| pair | "
+        + " | ".join(f"{LABELS[m]} (ours)" for m in methods)
+        + " | NN (paper) | DANN (paper) | PAD raw | "
+        + " | ".join(f"PAD {LABELS[m]}" for m in padded)
+        + " |"
+    )
+    caption = (
+        f"Target test accuracy, mean ± std over {seeds} seeds (0-{seeds - 1}), last iterate; "
+        "configs/features_<method>.yaml for every pair. PAD: proxy A-distance between source "
+        "and target training inputs (raw) and learned features (seed 0)."
+    )
+    return "\n".join(
+        [caption, "", header, "|---|" + "---|" * (len(methods) + 3 + len(padded)), *rows]
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -88,60 +144,44 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2, help="pairs run in parallel")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument(
+        "--baseline", type=Path, help="an earlier run's JSON: its other methods' rows beside these"
+    )
     args = parser.parse_args()
-    pairs = [(s, t) for s, t in itertools.permutations(DOMAINS, 2)]
-    jobs = [(str(Path(args.data_dir).resolve()), s, t, args.seeds) for s, t in pairs]
+    methods = tuple(m for m in METHODS if m in args.methods)
+    pairs = list(itertools.permutations(DOMAINS, 2))
+    jobs = [(str(Path(args.data_dir).resolve()), s, t, args.seeds, methods) for s, t in pairs]
     with get_context("spawn").Pool(args.workers) as pool:
         results = pool.map(run_pair, jobs)
     records = [r for res in results for r in res["records"]]
     pads = {k: v for res in results for k, v in res["pad"].items()}
-
-    def accs(task: str, method: str) -> list[float]:
-        return [r["target_acc"] for r in records if r["task"] == task and r["method"] == method]
-
-    rows, means = [], {"source_only": [], "dann": []}
-    for s, t in pairs:
-        task = f"{s}->{t}"
-        cells = []
-        for method in METHODS:
-            a = accs(task, method)
-            means[method].append(statistics.mean(a))
-            cells.append(
-                f"{statistics.mean(a):.3f} ± {statistics.stdev(a) if len(a) > 1 else 0:.3f}"
-            )
-        p = pads[task]
-        rows.append(
-            f"| {s} → {t} | {cells[0]} | {cells[1]} | {PAPER_NN[(s, t)]:.3f} "
-            f"| {PAPER_DANN[(s, t)]:.3f} | {p['raw']:.2f} | {p['source_only']:.2f} "
-            f"| {p['dann']:.2f} |"
-        )
-    avg = {m: statistics.mean(v) for m, v in means.items()}
-    rows.append(
-        f"| **average** | **{avg['source_only']:.3f}** | **{avg['dann']:.3f}** "
-        f"| {statistics.mean(PAPER_NN.values()):.3f} | {statistics.mean(PAPER_DANN.values()):.3f} "
-        "| | | |"
-    )
-    wall = sum(r["wall_s"] for r in records)
-    table = "\n".join(
-        [
-            f"Target test accuracy, mean ± std over {args.seeds} seeds, last iterate; "
-            "configs/features_{source_only,dann}.yaml for every pair. PAD: proxy A-distance "
-            "between source and target training inputs (raw) and learned features (seed 0).",
-            "",
-            "| pair | source-only (ours) | DANN (ours) | NN (paper) | DANN (paper) | PAD raw "
-            "| PAD source-only | PAD DANN |",
-            "|---|---|---|---|---|---|---|---|",
-            *rows,
+    shown, baseline_note = records, ""
+    if args.baseline:
+        earlier = json.loads(args.baseline.read_text())
+        kept = [
+            r for r in earlier["records"] if r["method"] not in methods and r["seed"] < args.seeds
         ]
-    )
+        shown = kept + records
+        for task, pad in earlier["proxy_a_distance"].items():
+            pads[task] = {**{m: v for m, v in pad.items() if m != "raw"}, **pads[task]}
+        baseline_note = (
+            f" Rows of {', '.join(LABELS[m] for m in dict.fromkeys(r['method'] for r in kept))}: "
+            f"from `{args.baseline.name}` (its seeds 0-{args.seeds - 1}; "
+            f"{earlier['machine']['date']}), same configs, not rerun here."
+        )
+    wall = sum(r["wall_s"] for r in records)
     notes = (
-        f"Training time, all {len(records)} runs: {wall:.0f} s of wall time inside the trainer "
-        f"({args.workers} pairs in parallel, one torch thread each). The paper's NN column is "
-        "as recalled from Ganin et al. 2016 Table 1 and was not re-checked here; its DANN "
-        "column (average 0.763) was."
+        f"Training time, the {len(records)} runs made here: {wall:.0f} s of wall time inside "
+        f"the trainer ({args.workers} pairs in parallel, one torch thread each).{baseline_note} "
+        "The paper's NN column is as recalled from Ganin et al. 2016 Table 1 and was not "
+        "re-checked here; its DANN column (average 0.763) was."
     )
-    payload = {"records": records, "proxy_a_distance": pads, "average": avg, "seeds": args.seeds}
-    print(write_results("amazon", payload, table, notes).read_text())
+    name = "amazon" if methods == tuple(METHODS) else "amazon_" + "_".join(methods)
+    payload = {"records": records, "proxy_a_distance": pads, "seeds": args.seeds}
+    if args.baseline:
+        payload["baseline"] = args.baseline.name
+    print(write_results(name, payload, table(shown, pads, args.seeds), notes).read_text())
 
 
 if __name__ == "__main__":

@@ -9,6 +9,11 @@ Extra DANN rows run the trainer as the digit configs do (channels-last), with
 ``trainer.compile`` and with bf16 autocast, against the same plain hand-written loop.
 
 Writes ``benchmarks/results/step_overhead.{md,json}``. Run: ``python benchmarks/step_overhead.py``.
+
+``--methods-vs-dann``: instead, each method's trainer step against a DANN trainer step on the
+same network and settings (CDAN+E with its randomized map, 768 × 10 > 4096; MCD's whole step
+and per phase, ``2 + num_k`` phases) → ``benchmarks/results/step_overhead_methods.{md,json}``
+(goal: within 1.2× of DANN; MCD per phase).
 """
 
 from __future__ import annotations
@@ -25,9 +30,9 @@ from common import write_results  # benchmarks/ is on sys.path when run as a scr
 from torch.nn import functional as F
 
 from unshift.data import Domain, TaskData
-from unshift.methods import DANN, Method, SourceOnly
+from unshift.methods import CDAN, DANN, MCD, Method, SourceOnly
 from unshift.models import dann_mnist_domain_head, dann_mnist_features, dann_mnist_label_head
-from unshift.nn import grad_reverse
+from unshift.nn import DomainDiscriminator, grad_reverse
 from unshift.schedules import dann_lambda, dann_lr
 from unshift.trainer import OptimizerSpec, Trainer
 
@@ -48,7 +53,21 @@ def build(method: str) -> Method:
     torch.manual_seed(0)
     if method == "dann":
         return DANN(dann_mnist_features(), dann_mnist_label_head(), 768, dann_mnist_domain_head())
+    if method == "cdan":
+        return CDAN(
+            dann_mnist_features(),
+            dann_mnist_label_head(),
+            768,
+            10,
+            DomainDiscriminator(1024, hidden=(100,), batch_norm=False, dropout=0.0),
+            randomized=True,
+        )
+    if method == "mcd":
+        return MCD(dann_mnist_features(), dann_mnist_label_head(), num_k=MCD_NUM_K)
     return SourceOnly(dann_mnist_features(), dann_mnist_label_head())
+
+
+MCD_NUM_K = 4
 
 
 # Trainer settings of the extra DANN rows: as the digit configs run it (channels-last memory
@@ -116,11 +135,56 @@ def hand_seconds_per_step(method: str, steps: int) -> float:
     return (time.perf_counter() - start) / (steps - WARMUP)
 
 
+def methods_vs_dann(steps: int, rounds: int) -> None:
+    """Each method's trainer s/step against DANN's, interleaved, as the recommended digit
+    configs run them (channels-last, bf16 autocast where the CPU has native bf16)."""
+    settings: dict[str, object] = {"channels_last": True}
+    if torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        settings["precision"] = "bf16-mixed"
+    runs: dict[str, list[float]] = {m: [] for m in ("dann", "cdan", "mcd")}
+    for _ in range(rounds):
+        for method, times in runs.items():
+            times.append(trainer_seconds_per_step(method, steps, **settings))
+    per_step = {m: statistics.median(t) for m, t in runs.items()}
+    phases = 2 + MCD_NUM_K
+    dann = per_step["dann"]
+    lines = [
+        ("DANN", dann, "1 (joint)", "reference"),
+        ("CDAN+E (randomized map, 1024)", per_step["cdan"], "1 (joint)", "≤ 1.2×"),
+        ("MCD, whole step", per_step["mcd"], f"{phases} (A, B, {MCD_NUM_K} × C)", "–"),
+        ("MCD, per phase", per_step["mcd"] / phases, "1", "≤ 1.2×"),
+    ]
+    rows = [
+        f"| {label} | {t * 1e3:.2f} ms | {n} | {t / dann:.2f}× | {goal} |"
+        for label, t, n, goal in lines
+    ]
+    table = "\n".join(
+        [
+            f"Trainer seconds per training step, DANN paper's MNIST network, 3×28×28 inputs, "
+            f"batch {BATCH} source + {BATCH} target, {steps} steps per run ({WARMUP} warm-up), "
+            f"median of {rounds} interleaved rounds; trainer settings {settings} (as the "
+            "recommended digit configs run them). Ratio: against the DANN step.",
+            "",
+            "| method | s/step | updates per step | ratio to DANN | goal |",
+            "|---|---|---|---|---|",
+            *rows,
+        ]
+    )
+    payload = {"settings": settings, "steps": steps, "rounds": rounds, "runs": runs}
+    payload["s_per_step"] = per_step
+    print(write_results("step_overhead_methods", payload, table).read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=120, help="steps per timed run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per method")
+    parser.add_argument(
+        "--methods-vs-dann", action="store_true", help="CDAN+E and MCD steps against DANN's"
+    )
     args = parser.parse_args()
+    if args.methods_vs_dann:
+        return methods_vs_dann(args.steps, args.rounds)
 
     payload: dict = {"batch_per_domain": BATCH, "steps": args.steps, "rounds": args.rounds}
     rows = []

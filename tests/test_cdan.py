@@ -121,3 +121,26 @@ def test_cdan_method_step_logs_and_trains_the_features():
     assert torch.isclose(loss, logs["label_loss"] + logs["domain_loss"])
     with pytest.raises(ValueError, match="CDAN adapts one source to one target"):
         method([(xs, ys), (xs, ys)], [xt])
+
+
+def test_cdan_target_entropy_adds_its_weighted_term():
+    xs, ys, xt = torch.randn(6, 2), torch.randint(0, 2, (6,)), torch.randn(8, 2)
+
+    def build(weight):
+        torch.manual_seed(0)
+        return CDAN(
+            mlp(2, [8]), nn.Linear(8, 2), feature_dim=8, num_classes=2, target_entropy=weight
+        )
+
+    plain, weighted = build(0.0), build(0.3)
+    torch.manual_seed(1)  # the same dropout masks in the default discriminator
+    loss_a, logs_a = plain([(xs, ys)], [xt])
+    torch.manual_seed(1)
+    loss_b, logs_b = weighted([(xs, ys)], [xt])
+    p = torch.softmax(plain.predict(xt), 1)
+    entropy = -(p * p.log()).sum(1).mean()
+    assert "target_entropy" not in logs_a
+    assert torch.allclose(logs_b["target_entropy"], entropy)
+    assert torch.allclose(loss_b, loss_a + 0.3 * entropy, atol=1e-6)
+    with pytest.raises(ValueError, match="target_entropy must be a finite weight >= 0"):
+        build(float("nan"))

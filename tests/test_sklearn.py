@@ -11,11 +11,12 @@ from unshift.data import rotated_moons
 from unshift.sklearn import (
     EXPECTED_FAILED_CHECKS,
     ADDAClassifier,
+    CDANClassifier,
     DANNClassifier,
     SourceOnlyClassifier,
 )
 
-ESTIMATORS = [SourceOnlyClassifier, DANNClassifier, ADDAClassifier]
+ESTIMATORS = [SourceOnlyClassifier, DANNClassifier, CDANClassifier, ADDAClassifier]
 
 FAST = {"max_steps": 60, "batch_size": 16}
 

@@ -120,7 +120,7 @@ def test_diverging_run_exits_non_zero_from_the_command(tmp_path, capsys):
 
 
 # The recommended digit recipe's options too (target entropy, separate passes, bf16 autocast),
-# and CDAN+E.
+# CDAN+E, and MCD (several phases and optimisers per step; num_k=2 keeps it short).
 RECIPE = [
     "method.target_entropy=0.1",
     "method.separate_passes=true",
@@ -130,8 +130,13 @@ RECIPE = [
 
 @pytest.mark.parametrize(
     ("config", "options"),
-    [(DANN_CFG, []), (DANN_CFG, RECIPE), (str(CONFIGS / "moons" / "cdan.yaml"), [])],
-    ids=["dann", "dann-recipe-options", "cdan"],
+    [
+        (DANN_CFG, []),
+        (DANN_CFG, RECIPE),
+        (str(CONFIGS / "moons" / "cdan.yaml"), []),
+        (str(CONFIGS / "moons" / "mcd.yaml"), ["method.num_k=2"]),  # 4 phases: enough
+    ],
+    ids=["dann", "dann-recipe-options", "cdan", "mcd"],
 )
 def test_kill_9_then_resume_ends_bit_identical(tmp_path, config, options):
     args = ["--set", "trainer.steps=2000", "--set", "trainer.checkpoint_every=100"]

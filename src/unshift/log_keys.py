@@ -14,9 +14,10 @@ DOMAIN_LOSS: Final = "domain_loss"
 DOMAIN_ACC: Final = "domain_acc"
 MAPPING_LOSS: Final = "mapping_loss"
 TARGET_ENTROPY: Final = "target_entropy"
+DISCREPANCY: Final = "discrepancy"
 COEFF: Final = "coeff"
 SOURCE_ACC: Final = "source_acc"
 TARGET_ACC: Final = "target_acc"
 
-LOSSES: Final = (LABEL_LOSS, DOMAIN_LOSS, MAPPING_LOSS, TARGET_ENTROPY)
+LOSSES: Final = (LABEL_LOSS, DOMAIN_LOSS, MAPPING_LOSS, TARGET_ENTROPY, DISCREPANCY)
 """Loss keys (nats), drawn together."""

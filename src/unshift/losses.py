@@ -7,6 +7,7 @@ log-odds of *target*: ``z > 0`` predicts target.
 - :func:`domain_loss`: binary or K-way domain classification loss; :func:`domain_accuracy`.
 - :func:`adda_discriminator_loss`, :func:`adda_mapping_loss`: the two ADDA objectives
   (Tzeng et al. 2017), with the mapping objective ``minimax``, ``gan`` or ``confusion``.
+- :func:`classifier_discrepancy`: MCD's disagreement of two classifiers (Saito et al. 2018).
 - :class:`~unshift.nn.AdversarialLoss` (GRL + discriminator + schedule, the DANN domain term
   as a module) and :class:`~unshift.nn.ConditionalAdversarialLoss` (CDAN's, conditioned on
   the predictions) live with the building blocks in :mod:`unshift.nn`; both are re-exported
@@ -133,6 +134,18 @@ def adda_mapping_loss(d_tgt_logits: Tensor, objective: MappingObjective = "gan")
     raise ValueError(f"objective must be one of {list(MAPPING_OBJECTIVES)}; got {objective!r}")
 
 
+def classifier_discrepancy(logits_a: Tensor, logits_b: Tensor) -> Tensor:
+    """MCD's discrepancy: the mean absolute difference of two classifiers' class
+    probabilities, ``mean_{n,c} |softmax(a)_{nc} − softmax(b)_{nc}|`` (a scalar in
+    ``[0, 2/C]``), from logits ``(N, C)`` of the same samples. Differentiable in both."""
+    if logits_a.ndim != 2 or logits_a.shape != logits_b.shape:
+        raise ValueError(
+            "classifier_discrepancy expects two logits of the same shape (N, C); got "
+            f"{tuple(logits_a.shape)} and {tuple(logits_b.shape)}"
+        )
+    return (logits_a.softmax(1) - logits_b.softmax(1)).abs().mean()
+
+
 def __getattr__(name: str) -> Any:
     # Re-exported lazily: unshift.nn.adversarial imports this module.
     if name == "AdversarialLoss":
@@ -150,6 +163,7 @@ __all__ = [
     "MAPPING_OBJECTIVES",
     "adda_discriminator_loss",
     "adda_mapping_loss",
+    "classifier_discrepancy",
     "domain_accuracy",
     "domain_loss",
 ]

@@ -122,11 +122,13 @@ class ShallowClassifier(ClassifierMixin, BaseEstimator):
         """The feature extractor (``hidden``, ``activation``) and the linear label head."""
         return mlp(n_features, self.hidden, self.activation), nn.Linear(self.hidden[-1], n_classes)
 
-    def _discriminator(self) -> nn.Module:
+    def _discriminator(self, in_features: int | None = None) -> nn.Module:
         """A domain discriminator of ``discriminator_hidden`` widths (no BatchNorm, no dropout)
-        on the features, for the subclasses that have that parameter."""
+        on ``in_features``-wide inputs (default: the features), for the subclasses that have
+        that parameter."""
         hidden = self.discriminator_hidden  # type: ignore[attr-defined]
-        return DomainDiscriminator(self.hidden[-1], hidden=hidden, batch_norm=False, dropout=0.0)
+        width = self.hidden[-1] if in_features is None else in_features
+        return DomainDiscriminator(width, hidden=hidden, batch_norm=False, dropout=0.0)
 
     def _method(self, n_features: int, n_classes: int, adapt: bool) -> Method:
         """The network for ``n_features`` inputs and ``n_classes``; ``adapt=False``: there are

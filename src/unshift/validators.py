@@ -74,7 +74,7 @@ def _outputs(method: Method, x: Tensor) -> tuple[Tensor, Tensor]:
     feats, probs = [], []
     for b in batches(x):
         f = method.features(b)
-        logits = method.label_head(f)
+        logits = method.classify(f)
         if isinstance(logits, tuple):
             raise DataError("validators score single-output classifiers")
         feats.append(f.float().cpu())

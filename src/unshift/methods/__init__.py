@@ -5,6 +5,7 @@ from unshift.methods.adda import ADDA
 from unshift.methods.base import Method, Phase
 from unshift.methods.cdan import CDAN
 from unshift.methods.dann import DANN
+from unshift.methods.mcd import MCD
 from unshift.methods.source_only import SourceOnly, TargetOnly
 
-__all__ = ["ADDA", "CDAN", "DANN", "Method", "Phase", "SourceOnly", "TargetOnly"]
+__all__ = ["ADDA", "CDAN", "DANN", "MCD", "Method", "Phase", "SourceOnly", "TargetOnly"]

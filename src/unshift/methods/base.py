@@ -19,6 +19,7 @@ under the keys of :mod:`unshift.log_keys`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -26,12 +27,12 @@ import torch
 from torch import Tensor, nn
 
 from unshift.data.domains import TaskData, take_rows
-from unshift.errors import DataError
-from unshift.log_keys import LABEL_LOSS
+from unshift.errors import ConfigError, DataError
+from unshift.log_keys import LABEL_LOSS, TARGET_ENTROPY
 from unshift.models.networks import Networks
 from unshift.nn.discriminator import DomainDiscriminator, check_discriminator
-from unshift.nn.heads import Logits, label_loss
-from unshift.registry import FieldError, SectionConfig
+from unshift.nn.heads import Logits, label_loss, prediction_entropy
+from unshift.registry import FieldError, SectionConfig, require
 from unshift.schedules import schedule_from_config
 
 Sources = list[tuple[Tensor, Tensor]]
@@ -87,6 +88,37 @@ def check_schedule(schedule: dict[str, Any]) -> None:
         schedule_from_config(schedule)
     except ValueError as err:
         raise FieldError("schedule", f"is not a schedule: {err}") from None
+
+
+def check_target_entropy(weight: float) -> None:
+    """A method config's ``target_entropy`` weight must be finite and ``>= 0``; else a
+    :class:`~unshift.registry.FieldError` naming it."""
+    require(
+        math.isfinite(weight) and weight >= 0,
+        "target_entropy",
+        f"must be a finite weight >= 0; got {weight}",
+    )
+
+
+def with_target_entropy(loss: Tensor, logs: Logs, weight: float, target_logits: Tensor) -> Tensor:
+    """``loss + weight · H`` with ``H`` the mean prediction entropy (nats) of the target logits
+    ``(B, C)``, logged under ``TARGET_ENTROPY``; ``loss`` unchanged when ``weight`` is 0."""
+    if weight <= 0:
+        return loss
+    entropy = prediction_entropy(target_logits)
+    logs[TARGET_ENTROPY] = entropy.detach()
+    return loss + weight * entropy
+
+
+def require_single_pair(method: str, data: TaskData) -> int:
+    """The class count of ``data`` if it has one source, one target and one label output;
+    else a :class:`~unshift.errors.ConfigError` naming ``method``."""
+    if data.num_domains != 2 or not isinstance(data.num_classes, int):
+        raise ConfigError(
+            f"{method} adapts one source to one target with one label output; the data has "
+            f"{data.num_domains} domains and num_classes={data.num_classes}"
+        )
+    return data.num_classes
 
 
 def cat(tensors: list[Tensor]) -> Tensor:
@@ -158,9 +190,14 @@ class Method(nn.Module):
         """``G_f(x)`` flattened to ``(B, F)``."""
         return self.feature_extractor(x).flatten(1)
 
+    def classify(self, features: Tensor) -> Logits:
+        """Class logits ``(B, C)`` (a tuple of them for several outputs) from features
+        ``(B, F)``: ``G_y(features)`` unless a method predicts otherwise."""
+        return self.label_head(features)
+
     def predict(self, x: Tensor) -> Logits:
         """Class logits ``(B, C)`` (a tuple of them for several outputs), any domain."""
-        return self.label_head(self.features(x))
+        return self.classify(self.features(x))
 
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
         """Parameters per optimiser; one group ``"main"`` unless a method alternates."""

@@ -16,7 +16,6 @@ from typing import Any
 from torch import Tensor, nn
 
 from unshift.data.domains import TaskData
-from unshift.errors import ConfigError
 from unshift.log_keys import COEFF, DOMAIN_ACC, DOMAIN_LOSS, LABEL_LOSS
 from unshift.methods.base import (
     DiscriminatorConfig,
@@ -27,6 +26,9 @@ from unshift.methods.base import (
     Targets,
     cat,
     check_schedule,
+    check_target_entropy,
+    require_single_pair,
+    with_target_entropy,
 )
 from unshift.models.networks import Networks
 from unshift.nn import ConditionalAdversarialLoss
@@ -59,13 +61,17 @@ class CDAN(Method):
         CDAN+E: weigh each sample's domain loss by ``1 + exp(−H(g))``.
     separate_passes : bool
         Run ``G_f`` on source and target batches separately (BatchNorm statistics per domain).
+    target_entropy : float
+        Weight of the mean prediction entropy on the target batch (nats), added to the loss of
+        ``G_f`` and ``G_y`` as in DANN's option; ``0`` (default) is the paper's CDAN.
     """
 
     @dataclass
     class Config(SectionConfig):
         """``method: {name: cdan}``: the λ ``schedule``, ``randomized`` (true/false, or null:
         when features × classes > 4096), ``randomized_dim``, ``entropy_conditioning``
-        (CDAN+E), ``separate_passes`` and the discriminator."""
+        (CDAN+E), ``separate_passes``, ``target_entropy`` (weight of the target prediction
+        entropy) and the discriminator."""
 
         schedule: dict[str, Any] = field(
             default_factory=lambda: {"name": "dann_lambda", "gamma": 10.0, "lo": 0.0, "hi": 1.0}
@@ -74,6 +80,7 @@ class CDAN(Method):
         randomized_dim: int = 1024
         entropy_conditioning: bool = True
         separate_passes: bool = False
+        target_entropy: float = 0.0
         discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
 
         def __post_init__(self) -> None:
@@ -83,6 +90,7 @@ class CDAN(Method):
                 f"must be >= 1; got {self.randomized_dim}",
             )
             check_schedule(self.schedule)
+            check_target_entropy(self.target_entropy)
 
     def __init__(
         self,
@@ -96,8 +104,10 @@ class CDAN(Method):
         randomized_dim: int = 1024,
         entropy_conditioning: bool = True,
         separate_passes: bool = False,
+        target_entropy: float = 0.0,
     ) -> None:
         super().__init__(feature_extractor, label_head)
+        check_target_entropy(target_entropy)
         self.adversarial = ConditionalAdversarialLoss(
             feature_dim,
             num_classes,
@@ -108,28 +118,26 @@ class CDAN(Method):
             entropy_conditioning=entropy_conditioning,
         )
         self.separate_passes = separate_passes
+        self.target_entropy = target_entropy
 
     @classmethod
     def from_config(cls, cfg: CDAN.Config, networks: Networks, data: TaskData) -> CDAN:
-        if data.num_domains != 2 or not isinstance(data.num_classes, int):
-            raise ConfigError(
-                "cdan adapts one source to one target with one label output; the data has "
-                f"{data.num_domains} domains and num_classes={data.num_classes}"
-            )
+        num_classes = require_single_pair("cdan", data)
         randomized, width = map_width(
-            networks.feature_dim, data.num_classes, cfg.randomized, cfg.randomized_dim
+            networks.feature_dim, num_classes, cfg.randomized, cfg.randomized_dim
         )
         return cls(
             networks.features,
             networks.head,
             feature_dim=networks.feature_dim,
-            num_classes=data.num_classes,
+            num_classes=num_classes,
             discriminator=cfg.discriminator.build(width),
             schedule=schedule_from_config(cfg.schedule),
             randomized=randomized,
             randomized_dim=cfg.randomized_dim,
             entropy_conditioning=cfg.entropy_conditioning,
             separate_passes=cfg.separate_passes,
+            target_entropy=cfg.target_entropy,
         )
 
     def set_progress(self, p: float) -> None:
@@ -148,7 +156,8 @@ class CDAN(Method):
         return f_src, f_tgt
 
     def joint_step(self, sources: Sources, targets: Targets) -> StepResult:
-        """``L_y + L_d``, the domain term on ``T(f, g)`` through the GRL."""
+        """``L_y + L_d``, the domain term on ``T(f, g)`` through the GRL (``+ w·H`` with a
+        target entropy weight ``w``)."""
         f_src, f_tgt = self._features(sources, targets)
         logits_src, logits_tgt = self.label_head(f_src), self.label_head(f_tgt)
         label = label_loss(logits_src, sources[0][1])
@@ -159,4 +168,4 @@ class CDAN(Method):
             COEFF: self.adversarial.grl.coeff_tensor(),
             DOMAIN_ACC: self.adversarial.last_accuracy,
         }
-        return label + dom, logs
+        return with_target_entropy(label + dom, logs, self.target_entropy, logits_tgt), logs

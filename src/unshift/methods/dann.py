@@ -7,7 +7,6 @@ apart while ``G_f`` learns features that confuse it, weighted by λ (the GRL's c
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from unshift.data.domains import TaskData
-from unshift.log_keys import COEFF, DOMAIN_ACC, DOMAIN_LOSS, LABEL_LOSS, TARGET_ENTROPY
+from unshift.log_keys import COEFF, DOMAIN_ACC, DOMAIN_LOSS, LABEL_LOSS
 from unshift.methods.base import (
     JOINT,
     DiscriminatorConfig,
@@ -28,9 +27,11 @@ from unshift.methods.base import (
     Targets,
     cat,
     check_schedule,
+    check_target_entropy,
+    with_target_entropy,
 )
 from unshift.models.networks import Networks
-from unshift.nn import AdversarialLoss, prediction_entropy
+from unshift.nn import AdversarialLoss
 from unshift.registry import METHODS, SectionConfig, require
 from unshift.schedules import DannLambda, schedule_from_config
 
@@ -81,11 +82,7 @@ class DANN(Method):
 
         def __post_init__(self) -> None:
             require(self.k_d >= 0, "k_d", f"must be >= 0; got {self.k_d}")
-            require(
-                math.isfinite(self.target_entropy) and self.target_entropy >= 0,
-                "target_entropy",
-                f"must be a finite weight >= 0; got {self.target_entropy}",
-            )
+            check_target_entropy(self.target_entropy)
             check_schedule(self.schedule)
 
     def __init__(
@@ -176,12 +173,10 @@ class DANN(Method):
             COEFF: self.adversarial.grl.coeff_tensor(),
             DOMAIN_ACC: self.adversarial.last_accuracy,
         }
-        loss = label + dom
-        if self.target_entropy > 0:
-            entropy = prediction_entropy(self.label_head(cat(per_domain[len(sources) :])))
-            logs[TARGET_ENTROPY] = entropy.detach()
-            loss = loss + self.target_entropy * entropy
-        return loss, logs
+        if self.target_entropy <= 0:
+            return label + dom, logs
+        target_logits = self.label_head(cat(per_domain[len(sources) :]))
+        return with_target_entropy(label + dom, logs, self.target_entropy, target_logits), logs
 
     # Alternating updates: the same loss, with only G_f and G_y stepping on it.
     generator_step = joint_step
