@@ -8,8 +8,9 @@ versus target training sets.
 
 Run: ``python benchmarks/amazon.py --data-dir ../shared/data/amazon_dann_5000`` → writes
 ``benchmarks/results/amazon.{md,json}``; ``--methods cdan mcd`` runs a subset into
-``amazon_cdan_mcd.{md,json}``, and ``--baseline benchmarks/results/amazon.json`` shows the
-rows of an earlier run's other methods beside them (its seeds below ``--seeds`` only).
+``amazon_cdan_mcd.{md,json}``, and ``--baseline benchmarks/results/amazon.json ...`` shows the
+rows of earlier runs' other methods beside them (their seeds below ``--seeds`` only; the first
+file that has a method gives its rows).
 """
 
 from __future__ import annotations
@@ -146,7 +147,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="pairs run in parallel")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument(
-        "--baseline", type=Path, help="an earlier run's JSON: its other methods' rows beside these"
+        "--baseline",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="earlier runs' JSON files: their other methods' rows beside these",
     )
     args = parser.parse_args()
     methods = tuple(m for m in METHODS if m in args.methods)
@@ -156,18 +161,26 @@ def main() -> None:
         results = pool.map(run_pair, jobs)
     records = [r for res in results for r in res["records"]]
     pads = {k: v for res in results for k, v in res["pad"].items()}
-    shown, baseline_note = records, ""
-    if args.baseline:
-        earlier = json.loads(args.baseline.read_text())
+    shown, baseline_note = list(records), ""
+    for path in args.baseline:
+        earlier = json.loads(path.read_text())
+        shown_methods = {r["method"] for r in shown}
         kept = [
-            r for r in earlier["records"] if r["method"] not in methods and r["seed"] < args.seeds
+            r
+            for r in earlier["records"]
+            if r["method"] not in shown_methods and r["seed"] < args.seeds
         ]
-        shown = kept + records
+        if not kept:
+            continue
+        shown = kept + shown
         for task, pad in earlier["proxy_a_distance"].items():
-            pads[task] = {**{m: v for m, v in pad.items() if m != "raw"}, **pads[task]}
-        baseline_note = (
+            pads[task] = {
+                **{m: v for m, v in pad.items() if m in {r["method"] for r in kept}},
+                **pads[task],
+            }
+        baseline_note += (
             f" Rows of {', '.join(LABELS[m] for m in dict.fromkeys(r['method'] for r in kept))}: "
-            f"from `{args.baseline.name}` (its seeds 0-{args.seeds - 1}; "
+            f"from `{path.name}` (its seeds 0-{args.seeds - 1}; "
             f"{earlier['machine']['date']}), same configs, not rerun here."
         )
     wall = sum(r["wall_s"] for r in records)
@@ -180,7 +193,7 @@ def main() -> None:
     name = "amazon" if methods == tuple(METHODS) else "amazon_" + "_".join(methods)
     payload = {"records": records, "proxy_a_distance": pads, "seeds": args.seeds}
     if args.baseline:
-        payload["baseline"] = args.baseline.name
+        payload["baseline"] = [p.name for p in args.baseline]
     print(write_results(name, payload, table(shown, pads, args.seeds), notes).read_text())
 
 

@@ -148,6 +148,9 @@ def pool(data_dir: Path, mnist_m: Path, amazon: Path, quick: bool) -> list[PoolT
             "trainer.progress_bar=false",
             "trainer.eval_every=0",
             "trainer.checkpoint_every=0",
+            # The pool as measured: DANN without the target entropy term that BNM later chose
+            # for features_dann.yaml (a pool of BNM's own choice would flatter BNM).
+            "method.target_entropy=0.0",
             *(["trainer.steps=600"] if quick else []),
         ]
         tasks.append(
