@@ -174,8 +174,8 @@ CAPTION = (
     "(benchmarks/results/dann_recipe*.md; each config says which), the source-only row with "
     "the same network, optimiser and length. USPS images are resized to 28×28 (the ADDA "
     "paper's protocol). CDAN+E and MCD run on the recommended DANN recipe of each task (same "
-    "network, optimiser, length, λ schedule, passes and target entropy weight; "
-    "configs/digits/<task>_{cdan,mcd}_plus.yaml). Paper figures: Ganin et al. 2016 Table 2 "
+    "network, optimiser and length; CDAN+E also its λ schedule, passes and target entropy "
+    "weight; configs/digits/<task>_{cdan,mcd}_plus.yaml). Paper figures: Ganin et al. 2016 Table 2 "
     "(MNIST-M), Tzeng et al. 2017 Table 2 (USPS tasks, which also gives ADDA); TLlib's CDAN "
     "figures pick the checkpoint on target test labels."
 )
