@@ -56,17 +56,23 @@ METHODS = {
 LABELS = {"source_only": "source-only", "dann": "DANN", "cdan": "CDAN+E", "mcd": "MCD"}
 
 
-def run_pair(job: tuple[str, str, str, int, tuple[str, ...]]) -> dict:
-    """All runs of one pair: ``(data_dir, source, target, seeds, methods)``."""
-    data_dir, src, tgt, seeds, methods = job
-    torch.set_num_threads(1)
-    paths = [
+def pair_overrides(data_dir: str | Path, src: str, tgt: str) -> list[str]:
+    """Config overrides that make a ``configs/features_*.yaml`` run the pair ``src → tgt`` of
+    the 5000-d files in ``data_dir``, without a progress bar."""
+    return [
         f"data.source={data_dir}/{src}_train.svmlight.gz",
         f"data.target={data_dir}/{tgt}_train.svmlight.gz",
         f"data.target_test={data_dir}/{tgt}_test.svmlight.gz",
         "data.n_features=5000",
         "trainer.progress_bar=false",
     ]
+
+
+def run_pair(job: tuple[str, str, str, int, tuple[str, ...]]) -> dict:
+    """All runs of one pair: ``(data_dir, source, target, seeds, methods)``."""
+    data_dir, src, tgt, seeds, methods = job
+    torch.set_num_threads(1)
+    paths = pair_overrides(data_dir, src, tgt)
     data = None
     records, pad = [], {}
     for method in methods:

@@ -23,7 +23,11 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import torch
-from amazon import CONFIGS, DOMAINS  # benchmarks/ is on sys.path when run as a script
+from amazon import (
+    CONFIGS,
+    DOMAINS,
+    pair_overrides,
+)  # benchmarks/ is on sys.path when run as a script
 from common import add_selection_arguments, reverse_note, selection_overrides, write_results
 
 from unshift.config import load_config
@@ -41,15 +45,7 @@ def score_pair(job: tuple) -> list[dict]:
     validator, reverse_steps)``."""
     data_dir, src, tgt, config, candidates, seed, validator, reverse_steps = job
     torch.set_num_threads(1)
-    base = [
-        f"data.source={data_dir}/{src}_train.svmlight.gz",
-        f"data.target={data_dir}/{tgt}_train.svmlight.gz",
-        f"data.target_test={data_dir}/{tgt}_test.svmlight.gz",
-        "data.n_features=5000",
-        "trainer.progress_bar=false",
-        f"seed={seed}",
-        *selection_overrides(validator),
-    ]
+    base = [*pair_overrides(data_dir, src, tgt), f"seed={seed}", *selection_overrides(validator)]
     records = []
     for name, overrides in candidates:
         start = time.perf_counter()
@@ -62,7 +58,7 @@ def score_pair(job: tuple) -> list[dict]:
     return records
 
 
-def table(records: list[dict], names: list[str], validator: str) -> tuple[str, str]:
+def table(records: list[dict], names: list[str]) -> tuple[str, str]:
     """Per pair and candidate ``score / target accuracy``; the means; and the chosen name."""
     cell = {(r["task"], r["candidate"]): r for r in records}
     rows = []
@@ -117,7 +113,7 @@ def main() -> None:
     ]  # fmt: skip
     with get_context("spawn").Pool(args.workers) as pool:
         records = [r for rs in pool.map(score_pair, jobs) for r in rs]
-    text, chosen = table(records, names, args.validator)
+    text, chosen = table(records, names)
     described = "; ".join(f"{n}: {', '.join(o) or 'the config as it is'}" for n, o in candidates)
     caption = (
         f"`configs/{args.config}` on each Amazon pair, seed {args.seed}: {args.validator} score"

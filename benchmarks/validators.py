@@ -42,7 +42,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from common import RESULTS_DIR, write_results  # benchmarks/ is on sys.path as a script
+from amazon import pair_overrides  # benchmarks/ is on sys.path as a script
+from common import RESULTS_DIR, write_results
 from digits import benchmark_overrides, ensure_mnist_m
 from scipy.stats import rankdata, spearmanr
 
@@ -141,11 +142,7 @@ def pool(data_dir: Path, mnist_m: Path, amazon: Path, quick: bool) -> list[PoolT
         )  # fmt: skip
     for src, tgt in AMAZON_PAIRS[:1] if quick else AMAZON_PAIRS:
         files = [
-            f"data.source={amazon}/{src}_train.svmlight.gz",
-            f"data.target={amazon}/{tgt}_train.svmlight.gz",
-            f"data.target_test={amazon}/{tgt}_test.svmlight.gz",
-            "data.n_features=5000",
-            "trainer.progress_bar=false",
+            *pair_overrides(amazon, src, tgt),
             "trainer.eval_every=0",
             "trainer.checkpoint_every=0",
             # The pool as measured: DANN without the target entropy term that BNM later chose
