@@ -1,11 +1,13 @@
 # Two commands set everything up on a fresh machine: `make demo` and `make test`.
-# The CPU build of torch is installed first, pinned, so that the package's own range
-# (torch>=2.2) is already satisfied and pip never pulls a multi-GB CUDA build.
+# torch and torchvision are installed first, pinned as a pair that imports together (the
+# package's own ranges are then already satisfied and pip pulls nothing else). torchvision
+# (image folders, backbones) does not import against the CPU-only torch 2.13.0 wheel, so the
+# pin is the 2.14.1 build, which also runs on CUDA; see README, "Two commands".
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-TORCH_PIN := torch==2.13.0
+TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 
 .PHONY: demo test test-fast lint format bench clean
 

@@ -82,16 +82,25 @@ def test_predict_images_from_a_directory(tmp_path):
     from unshift.models import dann_mnist_features, dann_mnist_label_head
     from unshift.predict import Model, read_inputs
 
-    for i in range(3):
+    for i in range(2):
         Image.fromarray(np.full((16, 16, 3), 40 * i, dtype=np.uint8)).save(tmp_path / f"{i}.png")
+    (tmp_path / "deeper").mkdir()
+    Image.fromarray(np.full((16, 16, 3), 80, dtype=np.uint8)).save(tmp_path / "deeper" / "2.jpg")
+    (tmp_path / "notes.txt").write_text("not an image")
     info = {"input_shape": [1, 28, 28], "num_classes": 10, "num_sources": 1, "num_targets": 1,
             "channel_norm": False}  # fmt: skip
     torch.manual_seed(0)
     method = SourceOnly(dann_mnist_features(1), dann_mnist_label_head()).eval()
     model = Model(load_config(CONFIGS / "moons" / "source_only.yaml"), method, info)
-    x, ids = read_inputs(tmp_path, model)
+    with pytest.warns(UserWarning, match="ignored 1 files that are not images"):
+        x, ids = read_inputs(tmp_path, model)
     assert (
-        x.shape == (3, 1, 28, 28) and x.dtype == torch.uint8 and ids == ["0.png", "1.png", "2.png"]
+        len(x) == 3 and x.sample_shape == (1, 28, 28) and ids == ["0.png", "1.png", "deeper/2.jpg"]
+    )
+    images = x.take(torch.arange(3))  # grey, resized to the run's 28 x 28, in [0, 1]
+    assert images.shape == (3, 1, 28, 28)
+    assert torch.allclose(
+        images.mean((1, 2, 3)), torch.tensor([0.0, 40 / 255, 80 / 255]), atol=0.01
     )
     header, rows = model.table(x, ids)
     assert header[:3] == ["row", "label", "p_0"] and [r[0] for r in rows] == ids

@@ -19,6 +19,7 @@ from pathlib import Path
 from unshift.cli_args import build_parser
 from unshift.config import RunConfig, load_config, resolve_paths
 from unshift.errors import ConfigError, RunDirError, TrainingDiverged, UnshiftError
+from unshift.plugins import environment_plugins, load_plugins
 from unshift.runs import RunDir
 
 EXIT_BAD_INPUT = 2
@@ -40,9 +41,14 @@ class Interrupted(Exception):
 
 
 def make_data(args: argparse.Namespace) -> int:
-    from unshift.data.mnist_m import generate_mnist_m
+    if args.dataset == "export-folders":
+        from unshift.data.export import export_folders
 
-    written = generate_mnist_m(args.mnist, args.photos, args.out, seed=args.seed)
+        written = export_folders(args.name, args.dir, args.out, args.max)
+    else:
+        from unshift.data.mnist_m import generate_mnist_m
+
+        written = generate_mnist_m(args.mnist, args.photos, args.out, seed=args.seed)
     for path in written.values():
         print(f"written: {path}")
     return 0
@@ -55,11 +61,16 @@ def _default_run_dir(config_path: str | None, cfg: RunConfig) -> Path:
 
 
 def train(args: argparse.Namespace) -> int:
+    plugins = [*environment_plugins(), *args.plugins]
     if args.resume:
         existing = RunDir(args.resume).require(checkpoint=True)
         cfg = load_config(existing.config)
-        if args.config or args.overrides:
-            asked = resolve_paths(load_config(args.config, args.overrides)) if args.config else None
+        if args.config or args.overrides or args.plugins:
+            asked = (
+                resolve_paths(load_config(args.config, args.overrides, plugins))
+                if args.config
+                else None
+            )
             if args.overrides or (asked is not None and asked != cfg):
                 raise ConfigError(
                     f"--resume continues {existing.path} with its own config.yaml; drop CONFIG "
@@ -75,7 +86,7 @@ def train(args: argparse.Namespace) -> int:
     else:
         if not args.config:
             raise ConfigError("train needs a CONFIG file (or --resume RUN_DIR)")
-        cfg = load_config(args.config, args.overrides)
+        cfg = load_config(args.config, args.overrides, plugins)
         run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(args.config, cfg)
         if run_dir.exists() and not run_dir.is_dir():
             raise RunDirError(f"--run-dir {run_dir} is a file; give a directory")
@@ -206,6 +217,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "data": make_data,
     }
     try:
+        load_plugins(environment_plugins())
         return commands[args.command](args)
     except UnshiftError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -57,6 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
         "data.angle=50 (repeatable; values are read as YAML)",
     )
     train.add_argument(
+        "--plugin",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="MODULE_OR_FILE",
+        help="import a module or a .py file of your own methods, networks or datasets before "
+        "the config is read (repeatable; also UNSHIFT_PLUGINS); recorded in the run's "
+        "config.yaml, so that later commands on the run import it again",
+    )
+    train.add_argument(
         "--run-dir",
         help="where to write the run (default: a new folder under runs/)",
     )
@@ -158,4 +168,19 @@ def build_parser() -> argparse.ArgumentParser:
     mm.add_argument("--photos", required=True, metavar="DIR", help="colour photographs")
     mm.add_argument("--out", required=True, metavar="DIR", help="output directory")
     mm.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    ex = kinds.add_parser(
+        "export-folders",
+        help="write MNIST, USPS or MNIST-M as image folders",
+        description="Write OUT/train/<class>/<i>.png and OUT/test/<class>/<i>.png: the layout "
+        "that data.name=image_folder reads (lossless PNG, the dataset's own channels and size).",
+    )
+    ex.add_argument("name", choices=["mnist", "usps", "mnist_m"], help="the dataset")
+    ex.add_argument(
+        "--dir",
+        required=True,
+        metavar="DIR",
+        help="where it is: MNIST's idx files, usps.h5, or MNIST-M's .npz files",
+    )
+    ex.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    ex.add_argument("--max", type=int, metavar="N", help="only the first N images of each split")
     return parser

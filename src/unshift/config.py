@@ -30,6 +30,7 @@ from omegaconf.errors import (
 )
 
 from unshift.errors import ConfigError
+from unshift.plugins import load_plugins
 from unshift.registry import DATASETS, METHODS, MODELS, PATH, FieldError, Registry
 from unshift.specs import OptimizerSpec, TrainerSpec
 
@@ -66,6 +67,8 @@ class RunConfig:
     optim: OptimizerSpec = field(default_factory=OptimizerSpec)
     trainer: TrainerSpec = field(default_factory=TrainerSpec)
     report: ReportConfig = field(default_factory=ReportConfig)
+    plugins: list[str] = field(default_factory=list)
+    """Plugins (module names, ``.py`` files) imported before the sections are read."""
 
     def with_steps(self, steps: int) -> RunConfig:
         """This config with ``trainer.steps`` set to ``steps`` (e.g. ADDA's phase 1 alone)."""
@@ -81,6 +84,7 @@ class _Schema:
     optim: OptimizerSpec = field(default_factory=OptimizerSpec)
     trainer: TrainerSpec = field(default_factory=TrainerSpec)
     report: ReportConfig = field(default_factory=ReportConfig)
+    plugins: list[str] = field(default_factory=list)
 
 
 def _explain(err: OmegaConfBaseException, prefix: str = "") -> str:
@@ -213,9 +217,14 @@ def _section(section: str, values: Any) -> Any:
     return built
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
+def load_config(
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    plugins: list[str] | None = None,
+) -> RunConfig:
     """The YAML file at ``path`` (if any; or a packaged config's name, :func:`find_config`) with
-    ``key=value`` ``overrides`` applied, validated."""
+    ``key=value`` ``overrides`` applied, validated. The config's ``plugins`` and then
+    ``plugins`` are imported first (:mod:`unshift.plugins`) and recorded in its ``plugins``."""
     raw = _read_yaml(find_config(path)) if path is not None else {}
     try:
         tree: DictConfig = OmegaConf.create(raw)
@@ -227,11 +236,13 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         raise ConfigError(_explain(err)) from None
     assert isinstance(merged, dict)
     top = _checked(_Schema, {k: v for k, v in merged.items() if k not in SECTIONS}, "")
+    recorded = load_plugins([*top.plugins, *(plugins or [])])
     config = RunConfig(
         seed=top.seed,
         optim=top.optim,
         trainer=top.trainer,
         report=top.report,
+        plugins=recorded,
         **{s: _section(s, merged.get(s)) for s in SECTIONS},
     )
     for section in SECTIONS:

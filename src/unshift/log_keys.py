@@ -18,6 +18,8 @@ DISCREPANCY: Final = "discrepancy"
 COEFF: Final = "coeff"
 SOURCE_ACC: Final = "source_acc"
 TARGET_ACC: Final = "target_acc"
+SKIPPED: Final = "skipped_samples"
+"""Training samples left out so far because they could not be read (streamed domains)."""
 
 LOSSES: Final = (LABEL_LOSS, DOMAIN_LOSS, MAPPING_LOSS, TARGET_ENTROPY, DISCREPANCY)
 """Loss keys (nats), drawn together."""

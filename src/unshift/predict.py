@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,14 +23,14 @@ from torch import Tensor
 from unshift.build import build_method, load_weights
 from unshift.config import RunConfig, load_config
 from unshift.data.domains import Domain, TaskData
+from unshift.data.image_files import ImageFiles, image_extensions, images_below, transforms
 from unshift.data.images import match_images
+from unshift.data.streamed import StreamedDomain, default_workers
 from unshift.data.tabular import load_features
 from unshift.errors import DataError, RunDirError
 from unshift.eval.predictions import Table, predicted_logits, prediction_table, write_table
 from unshift.methods import Method
 from unshift.runs import RunDir
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
 
 
 @dataclass
@@ -69,9 +70,11 @@ class Model:
             x = (x - torch.tensor(transform["mean"])) / torch.tensor(transform["std"])
         return x
 
-    def table(self, x: Tensor, ids: list | None = None) -> Table:
-        """:func:`~unshift.eval.predictions.prediction_table` of inputs ``x`` (prepared here)."""
-        return prediction_table(self.method.predict, self.prepare(x), self.classes, ids)
+    def table(self, x: Tensor | StreamedDomain, ids: list | None = None) -> Table:
+        """:func:`~unshift.eval.predictions.prediction_table` of inputs ``x`` (prepared here),
+        or of a streamed domain of images (:func:`read_inputs`)."""
+        data = x if isinstance(x, StreamedDomain) else self.prepare(x)
+        return prediction_table(self.method.predict, data, self.classes, ids)
 
     def predict_proba(self, x: Tensor) -> Tensor:
         """Class probabilities ``(N, C)`` for inputs ``x`` (single-output runs)."""
@@ -98,29 +101,34 @@ def load_model(run_dir: str | os.PathLike, step: int | None = None) -> Model:
     return Model(cfg, method, info)
 
 
-def _read_images(paths: list[Path]) -> Tensor:
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:
-        raise DataError("reading images needs Pillow (pip install 'unshift[vision]')") from None
-    arrays = []
-    for path in paths:
-        try:
-            with Image.open(path) as image:
-                rgb = torch.frombuffer(bytearray(image.convert("RGB").tobytes()), dtype=torch.uint8)
-                arrays.append(rgb.view(image.height, image.width, 3).permute(2, 0, 1))
-        except (OSError, UnidentifiedImageError) as err:
-            raise DataError(f"cannot read image {path} ({err})") from None
-    if len({tuple(a.shape) for a in arrays}) > 1:
-        raise DataError("the images differ in size; give images of one size")
-    return torch.stack(arrays)
+def image_domain(files: list[Path], ids: list[str], model: Model) -> StreamedDomain:
+    """``files`` as a streamed domain read the way ``model``'s run read its evaluation images:
+    converted to its channels, and resized (and centre-cropped) to its size."""
+    channels, height, width = model.input_shape
+    data = model.cfg.data
+    if data.name == "image_folder":
+        transform = transforms(data.image_size, data.resize, [], train=False)
+        workers = default_workers() if data.num_workers is None else data.num_workers
+    else:
+        from torchvision.transforms import v2
+
+        transform, workers = v2.Resize((height, width), antialias=True), default_workers()
+    return StreamedDomain(
+        ImageFiles(files, channels, transform),
+        None,
+        model.input_shape,
+        name="images",
+        num_workers=min(workers, max(0, len(files) // 64)),
+        names=ids,
+    )
 
 
-def read_inputs(path: str | os.PathLike, model: Model) -> tuple[Tensor, list]:
+def read_inputs(path: str | os.PathLike, model: Model) -> tuple[Tensor | StreamedDomain, list]:
     """New inputs for ``model`` from ``path`` and their row ids: for an image run, a directory
-    of image files (ids: file names), one image file, or an ``.npz`` of ``x`` ``(N, C, H, W)``;
-    otherwise a feature file of the run's width in any format ``unshift`` trains on (its labels,
-    if any, are ignored). Images are matched to the run's channels and size."""
+    (every image below it, in any format Pillow reads; ids: paths relative to ``path``),
+    streamed by workers, one image file, or an ``.npz`` of ``x`` ``(N, C, H, W)``; otherwise a
+    feature file of the run's width in any format ``unshift`` trains on (its labels, if any, are
+    ignored). Images are matched to the run's channels and size."""
     path = Path(path)
     shape = model.input_shape
     if len(shape) != 3:
@@ -129,33 +137,34 @@ def read_inputs(path: str | os.PathLike, model: Model) -> tuple[Tensor, list]:
     if not path.exists():
         raise DataError(f"{path} does not exist")
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files, others = images_below(path, image_extensions())
         if not files:
-            raise DataError(f"{path} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
-        x, ids = _read_images(files), [p.name for p in files]
-    elif path.suffix.lower() in IMAGE_SUFFIXES:
-        x, ids = _read_images([path]), [path.name]
-    elif path.suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as arrays:
-                key = next((k for k in ("x", "X") if k in arrays.files), None)
-                if key is None:
-                    raise DataError(f"{path} has no array 'x' (found {arrays.files})")
-                x = torch.as_tensor(arrays[key])
-        except (OSError, ValueError, zipfile.BadZipFile) as err:
-            raise DataError(f"{path} is not a readable .npz archive ({err})") from None
-        if x.ndim == 3:
-            x = x.unsqueeze(1)
-        if x.ndim != 4:
-            raise DataError(f"{path}: 'x' must hold images (N, C, H, W); got {tuple(x.shape)}")
-        ids = list(range(len(x)))
-    else:
+            raise DataError(f"{path} holds no images (in any format Pillow reads)")
+        if others:
+            warnings.warn(f"{path}: ignored {len(others)} files that are not images", stacklevel=2)
+        ids = [str(f.relative_to(path)) for f in files]
+        return image_domain(files, ids, model), ids
+    if path.suffix.lower() in image_extensions():
+        return image_domain([path], [path.name], model), [path.name]
+    if path.suffix != ".npz":
         raise DataError(f"{path}: give a directory of images, an image file or an .npz of images")
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            key = next((k for k in ("x", "X") if k in arrays.files), None)
+            if key is None:
+                raise DataError(f"{path} has no array 'x' (found {arrays.files})")
+            x = torch.as_tensor(arrays[key])
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path} is not a readable .npz archive ({err})") from None
+    if x.ndim == 3:
+        x = x.unsqueeze(1)
+    if x.ndim != 4:
+        raise DataError(f"{path}: 'x' must hold images (N, C, H, W); got {tuple(x.shape)}")
     if x.dtype != torch.uint8:
         x = (x.float().clamp(0, 1) * 255).round().to(torch.uint8)
     if shape[0] not in (1, 3) or x.shape[1] not in (1, 3):
         raise DataError(f"cannot map images of {x.shape[1]} channels to the run's {shape[0]}")
-    return match_images(Domain(x), shape[0], shape[1]).x, ids
+    return match_images(Domain(x), shape[0], shape[1]).x, list(range(len(x)))
 
 
 def predict_file(

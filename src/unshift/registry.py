@@ -8,7 +8,8 @@ name the dotted key (``method.k_d``) and a Python caller gets the same message.
 
 This module imports nothing heavy: the built-in entries are imported (with torch) only when a
 registry is first asked for a name, so that reading a config's other sections stays fast.
-Third-party code registers its own entries the same way, from any module::
+Third-party code registers its own entries the same way, from any module (made known by
+:mod:`unshift.plugins`: an entry point, ``--plugin`` or a config's ``plugins``)::
 
     @METHODS.register("my_method")
     class MyMethod(Method):
@@ -94,6 +95,9 @@ class Registry(Generic[T]):
         package = importlib.import_module(self.package)
         for module in pkgutil.iter_modules(package.__path__, f"{self.package}."):
             importlib.import_module(module.name)
+        from unshift.plugins import load_entry_points
+
+        load_entry_points()
 
     def names(self) -> list[str]:
         """Every registered name, sorted."""

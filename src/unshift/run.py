@@ -98,7 +98,10 @@ def _run(
     method.cpu().eval()
     if rd is not None:
         if data.target_test is not None:
-            table = prediction_table(method.predict, data.target_test.x, data.meta.get("classes"))
+            test = data.target_test
+            table = prediction_table(
+                method.predict, test, data.meta.get("classes"), test.row_names()
+            )
             write_table(table, rd.path / PREDICTIONS)
         if report:
             from unshift.report.report import write_report

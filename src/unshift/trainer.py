@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,14 @@ from lightning_fabric import Fabric
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from unshift.checkpoints import load_checkpoint, save_checkpoint
 from unshift.data.domains import TaskData
 from unshift.data.sampling import PairedBatches
 from unshift.errors import TrainingDiverged
 from unshift.eval.metrics import evaluate
-from unshift.log_keys import DOMAIN_ACC, LR, SECONDS, STEP
+from unshift.log_keys import DOMAIN_ACC, LR, SECONDS, SKIPPED, STEP
 from unshift.methods.base import Method
-from unshift.runs import TRAINED, RunDir, replace_durably, write_json
+from unshift.runs import TRAINED, RunDir, write_json
 from unshift.specs import OptimizerSpec, TrainerSpec, check_lr_scale
 from unshift.watchdog import DiscriminatorWatch
 
@@ -88,6 +88,7 @@ class Trainer:
             num_nodes=self.spec.num_nodes,
         )
         self._launched = False
+        self._stream: PairedBatches | None = None
 
     @property
     def max_steps(self) -> int:
@@ -115,17 +116,18 @@ class Trainer:
         with self.fabric.autocast():
             return evaluate(method, data, self.fabric.device)
 
-    def _save(self, state: dict[str, Any]) -> None:
-        assert self.run is not None
-        path = self.run.checkpoint
-        tmp = path.with_name(f".{path.name}.tmp")
-        try:
-            self.fabric.save(tmp, state)
-            if self.is_writer:
-                replace_durably(tmp, path)
-        finally:  # a failed write (a full disk) leaves the previous checkpoint as it was
-            if self.is_writer:
-                tmp.unlink(missing_ok=True)
+    def _diverged(self, loss: float, step: int, phase: str) -> TrainingDiverged:
+        where = f" (phase '{phase}')" if phase != "joint" else ""
+        kept = (
+            f"; the last good checkpoint is kept at {self.run.checkpoint}"
+            if self.run is not None and self.run.checkpoint.exists()
+            else ""
+        )
+        return TrainingDiverged(
+            f"the loss became {loss} at step {step}{where}; training stopped{kept}. Likely "
+            "causes, in order: inputs of a large scale (standardise them), too high a learning "
+            "rate, too high a λ."
+        )
 
     # ------------------------------------------------------------------ the loop
     def fit(self, method: Method, data: TaskData, resume: bool = False) -> dict[str, Any]:
@@ -148,19 +150,12 @@ class Trainer:
         accelerated = [device] if device.type != "cpu" else []
         with torch.random.fork_rng(devices=accelerated, device_type=device.type):
             torch.manual_seed(self.seed)
-            return self._fit(method, data, resume)
-
-    def _load_checkpoint(self, saved_objects: dict[str, Any]) -> dict[str, Any]:
-        """The rest of the last checkpoint's state after restoring ``saved_objects`` into it;
-        a damaged file is a :class:`RunDirError` that names what can still be used."""
-        assert self.run is not None
-        path = self.run.checkpoint
-        try:
-            with warnings.catch_warnings():  # a damaged file's "pickle protocol" warning
-                warnings.simplefilter("ignore", UserWarning)
-                return self.fabric.load(path, dict(saved_objects), weights_only=True)
-        except Exception:  # the unpickler of a damaged file can raise almost anything
-            raise self.run.damaged_checkpoint() from None
+            try:
+                return self._fit(method, data, resume)
+            finally:  # reader processes of streamed domains end with the fit, however it ends
+                if self._stream is not None:
+                    self._stream.close()
+                self._stream = None
 
     def _fit(self, method: Method, data: TaskData, resume: bool) -> dict[str, Any]:
         method.check_fits(data)
@@ -185,14 +180,16 @@ class Trainer:
         saved_objects = {"model": model, **{f"opt_{n}": o for n, o in opt.items()}}
         sources = [d.to(fabric.device) for d in data.sources]
         targets = [d.to(fabric.device) for d in data.targets]
+        rank, world, device = fabric.global_rank, fabric.world_size, fabric.device
         stream = PairedBatches(
-            sources, targets, self.batch_size, self.seed, fabric.global_rank, self.memory_format
+            sources, targets, self.batch_size, self.seed, rank, self.memory_format, world, device
         )
+        self._stream = stream
 
         step, elapsed = 0, 0.0
         if resume:
             assert self.run is not None
-            rest = self._load_checkpoint(saved_objects)
+            rest = load_checkpoint(self.fabric, self.run, saved_objects)
             step, stream.drawn, elapsed = rest["step"], rest["drawn"], rest["elapsed"]
             torch.set_rng_state(rest["rng"])
             if self.is_writer:
@@ -237,17 +234,7 @@ class Trainer:
                 loss, phase_logs = model(*batch, phase.name)
                 if not bool(torch.isfinite(loss.detach())):
                     bar.close()
-                    where = f" (phase '{phase.name}')" if phase.name != "joint" else ""
-                    kept = (
-                        f"; the last good checkpoint is kept at {self.run.checkpoint}"
-                        if self.run is not None and self.run.checkpoint.exists()
-                        else ""
-                    )
-                    raise TrainingDiverged(
-                        f"the loss became {loss.item()} at step {step}{where}; training stopped"
-                        f"{kept}. Likely causes, in order: inputs of a large scale (standardise "
-                        "them), too high a learning rate, too high a λ."
-                    )
+                    raise self._diverged(loss.item(), step, phase.name)
                 fabric.backward(loss)
                 for optimizer in stepped:
                     optimizer.step()
@@ -258,6 +245,8 @@ class Trainer:
             if self.spec.log_every and (step % self.spec.log_every == 0 or step == self.max_steps):
                 record = {STEP: step, LR: lr}
                 record.update({k: float(v) for k, v in logs.items() if v is not None})
+                if skipped := stream.skipped():
+                    record[SKIPPED] = skipped
                 record[SECONDS] = elapsed + time.perf_counter() - start
                 bar.set_postfix(
                     {k: f"{v:.3g}" for k, v in record.items() if k not in (STEP, SECONDS)},
@@ -281,7 +270,7 @@ class Trainer:
                 step == self.max_steps
                 or (self.spec.checkpoint_every and step % self.spec.checkpoint_every == 0)
             ):
-                self._save(checkpoint_state())
+                save_checkpoint(self.fabric, self.run, checkpoint_state())
         bar.close()
 
         wall = elapsed + time.perf_counter() - start

@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from unshift.data.domains import Domain, TaskData
+from unshift.data.domains import AnyDomain, TaskData
 from unshift.errors import DataError
-from unshift.eval.metrics import batches, classification_report, predict_labels
+from unshift.eval.metrics import classification_report, predict_labels, row_batches
 from unshift.methods.base import Method
 
 MAX_SAMPLES = 2000
@@ -38,26 +38,24 @@ class ValidationData:
     read) and, optionally, ``source_val`` ``(M, *)`` with labels ``(M,)``, held out of the
     source training data. ``seed`` fixes the subsets drawn."""
 
-    target: Domain
-    source_val: Domain | None = None
+    target: AnyDomain
+    source_val: AnyDomain | None = None
     seed: int = 0
 
     @classmethod
     def from_task(cls, data: TaskData, seed: int = 0) -> ValidationData:
         """The first target training set (its labels dropped) and the task's held-out source
         validation data (:func:`~unshift.data.domains.hold_out`)."""
-        target = data.targets[0]
-        return cls(Domain(target.x, None, target.name), data.source_val, seed)
+        return cls(data.targets[0].unlabelled(), data.source_val, seed)
 
-    def subset(self, domain: Domain) -> Domain:
+    def subset(self, domain: AnyDomain) -> AnyDomain:
         """At most :data:`MAX_SAMPLES` rows of ``domain`` (seeded; labels kept aligned)."""
         if len(domain) <= MAX_SAMPLES:
             return domain
         gen = torch.Generator().manual_seed(self.seed)
-        rows = torch.randperm(len(domain), generator=gen)[:MAX_SAMPLES]
-        return Domain(domain.x[rows], None if domain.y is None else domain.y[rows], domain.name)
+        return domain.subset(torch.randperm(len(domain), generator=gen)[:MAX_SAMPLES])
 
-    def labelled_source(self) -> Domain:
+    def labelled_source(self) -> AnyDomain:
         if self.source_val is None or self.source_val.y is None:
             raise DataError(
                 "this validator reads labelled source validation data and there is none; hold "
@@ -67,20 +65,29 @@ class ValidationData:
 
 
 @torch.no_grad()
-def _outputs(method: Method, x: Tensor) -> tuple[Tensor, Tensor]:
-    """Features ``(N, F)`` and class probabilities ``(N, C)`` of ``method`` on ``x``."""
+def _outputs(method: Method, domain: AnyDomain) -> tuple[Tensor, Tensor]:
+    """Features ``(N, F)`` and class probabilities ``(N, C)`` of ``method`` on ``domain``."""
+    f, p, _ = _outputs_and_rows(method, domain)
+    return f, p
+
+
+@torch.no_grad()
+def _outputs_and_rows(method: Method, domain: AnyDomain) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`_outputs` with the rows ``(M,)`` they belong to (a streamed domain leaves out
+    samples it cannot read)."""
     was_training = method.training
     method.eval()
-    feats, probs = [], []
-    for b in batches(x):
+    feats, probs, rows = [], [], []
+    for b, r in row_batches(domain):
         f = method.features(b)
         logits = method.classify(f)
         if isinstance(logits, tuple):
             raise DataError("validators score single-output classifiers")
         feats.append(f.float().cpu())
         probs.append(torch.softmax(logits.float(), dim=1).cpu())
+        rows.append(r)
     method.train(was_training)
-    return torch.cat(feats), torch.cat(probs)
+    return torch.cat(feats), torch.cat(probs), torch.cat(rows)
 
 
 def _entropy(p: Tensor) -> Tensor:
@@ -92,21 +99,21 @@ def source_val_accuracy(method: Method, data: ValidationData) -> float:
     """Accuracy on the held-out source validation data (reads: source validation labels).
     The baseline of Musgrave et al. 2021/2022."""
     source = data.labelled_source()
-    _, p = _outputs(method, source.x)
-    return float((p.argmax(1) == source.y.cpu()).float().mean())  # type: ignore[union-attr]
+    _, p, rows = _outputs_and_rows(method, source)
+    return float((p.argmax(1) == source.y.cpu()[rows]).float().mean())  # type: ignore[union-attr]
 
 
 def entropy(method: Method, data: ValidationData) -> float:
     """``-mean_i H(p_i)`` over target predictions (reads: target inputs). Confident models
     score high, including collapsed ones (Musgrave et al. 2021)."""
-    _, p = _outputs(method, data.subset(data.target).x)
+    _, p = _outputs(method, data.subset(data.target))
     return -float(_entropy(p).mean())
 
 
 def information_maximization(method: Method, data: ValidationData) -> float:
     """IM: ``H(mean_i p_i) - mean_i H(p_i)`` over target predictions (reads: target inputs):
     confident *and* class-balanced predictions score high (Shi & Sha 2012; Musgrave 2021)."""
-    _, p = _outputs(method, data.subset(data.target).x)
+    _, p = _outputs(method, data.subset(data.target))
     return float(_entropy(p.mean(0)) - _entropy(p).mean())
 
 
@@ -120,7 +127,7 @@ def source_val_accuracy_im(method: Method, data: ValidationData) -> float:
     IM weighing as much as one point of accuracy (reads: source validation labels, target
     inputs). A combination suggested by Musgrave et al. 2022's finding that source accuracy
     alone is a strong baseline."""
-    _, p = _outputs(method, data.subset(data.target).x)
+    _, p = _outputs(method, data.subset(data.target))
     im = float(_entropy(p.mean(0)) - _entropy(p).mean())
     return source_val_accuracy(method, data) + IM_WEIGHT * im / math.log(p.shape[1])
 
@@ -128,7 +135,7 @@ def source_val_accuracy_im(method: Method, data: ValidationData) -> float:
 def batch_nuclear_norm(method: Method, data: ValidationData) -> float:
     """BNM: ``‖P‖_* / N`` for the target softmax matrix ``P`` ``(N, C)`` (reads: target inputs;
     Cui et al. 2020). High for confident and diverse predictions."""
-    _, p = _outputs(method, data.subset(data.target).x)
+    _, p = _outputs(method, data.subset(data.target))
     return float(torch.linalg.matrix_norm(p.double(), ord="nuc") / len(p))
 
 
@@ -138,7 +145,7 @@ def soft_neighborhood_density(
     """SND (Saito et al. 2021): the mean entropy of each target sample's softmax similarity
     ``softmax_j(p̂_i · p̂_j / τ)`` to the other samples (``p̂`` the L2-normalised predictions,
     ``τ = 0.05``, self excluded). Reads: target inputs. High when neighbourhoods are dense."""
-    _, p = _outputs(method, data.subset(data.target).x)
+    _, p = _outputs(method, data.subset(data.target))
     p = torch.nn.functional.normalize(p.double(), dim=1)
     sim = p @ p.T / temperature
     sim.fill_diagonal_(-math.inf)
@@ -172,12 +179,12 @@ def dev_risk(loss: np.ndarray, weights: np.ndarray) -> float:
 
 def _dev(method: Method, data: ValidationData, normalize: bool) -> float:
     source = data.subset(data.labelled_source())
-    f_s, p_s = _outputs(method, source.x)
-    f_t, _ = _outputs(method, data.subset(data.target).x)
+    f_s, p_s, rows = _outputs_and_rows(method, source)
+    f_t, _ = _outputs(method, data.subset(data.target))
     w = _domain_ratio(f_s.numpy(), f_t.numpy(), data.seed)
     if normalize:
         w = w / w.max()
-    y = source.y.cpu().numpy()  # type: ignore[union-attr]
+    y = source.y.cpu()[rows].numpy()  # type: ignore[union-attr]
     loss = -np.log(np.clip(p_s.numpy()[np.arange(len(y)), y], 1e-12, None))
     return -dev_risk(loss, w)
 
@@ -202,7 +209,7 @@ def class_ami(method: Method, data: ValidationData) -> float:
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_mutual_info_score
 
-    f, p = _outputs(method, data.subset(data.target).x)
+    f, p = _outputs(method, data.subset(data.target))
     clusters = KMeans(p.shape[1], n_init=10, random_state=data.seed).fit_predict(f.numpy())
     return float(adjusted_mutual_info_score(clusters, p.argmax(1).numpy()))
 
@@ -218,11 +225,11 @@ def reverse_task(data: TaskData, method: Method) -> TaskData:
         raise DataError("reverse validation scores on the labelled source test set; there is none")
     source, target = data.sources[0], data.targets[0]
     method.eval()
-    pseudo = predict_labels(method.predict, target.x).cpu()
+    pseudo = predict_labels(method.predict, target).cpu()
     return dataclasses.replace(
         data,
-        sources=[Domain(target.x, pseudo, target.name)],
-        targets=[Domain(source.x, None, source.name)],
+        sources=[dataclasses.replace(target.unlabelled(), y=pseudo)],
+        targets=[source.unlabelled()],
         source_test=None,
         target_test=data.source_test,
     )
@@ -239,7 +246,7 @@ def reverse_validation(method: Method, data: TaskData, fit: Callable[[TaskData],
     backward.cpu().eval()
     test = reverse_data.target_test
     assert test is not None and test.y is not None
-    predicted = predict_labels(backward.predict, test.x)
+    predicted = predict_labels(backward.predict, test)
     return classification_report(predicted, test.y, data.num_classes)["acc"]
 
 

@@ -9,13 +9,25 @@ methods never see them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeAlias
 
 import torch
 from torch import Tensor
 
+from unshift.data.checks import check_domain
 from unshift.errors import DataError, require
 from unshift.registry import SectionConfig
+
+if TYPE_CHECKING:
+    from unshift.data.streamed import StreamedDomain
+
+AnyDomain: TypeAlias = "Domain | StreamedDomain"
+"""What the loop, evaluation and validators take: an in-memory :class:`Domain` or a
+:class:`~unshift.data.streamed.StreamedDomain`; both have ``len``, ``y``, ``name``,
+``classes``, ``weights``, ``sample_shape``, ``take``, ``subset``, ``unlabelled`` and
+``iter_batches``."""
 
 
 def as_float(x: Tensor) -> Tensor:
@@ -54,6 +66,44 @@ class Domain:
         weights = None if self.weights is None else self.weights.to(device)
         return Domain(self.x.to(device), y, self.name, self.classes, weights)
 
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """Shape of one sample, e.g. ``(2,)`` or ``(3, 28, 28)``."""
+        return tuple(self.x.shape[1:])
+
+    def take(self, index: Tensor) -> Tensor:
+        """Samples ``index`` as a dense float batch ``(len(index), *sample_shape)``."""
+        return take_rows(self.x, index.to(self.x.device))
+
+    def subset(self, index: Tensor) -> Domain:
+        """The domain of rows ``index`` (labels and weights kept aligned)."""
+        index = index.to(self.x.device)
+        return Domain(
+            self.x.index_select(0, index) if self.x.is_sparse else self.x[index],
+            None if self.y is None else self.y[index],
+            self.name,
+            self.classes,
+            None if self.weights is None else self.weights[index],
+        )
+
+    def unlabelled(self) -> Domain:
+        """This domain without its labels."""
+        return dataclasses.replace(self, y=None)
+
+    def row_names(self) -> list:
+        """A name per row: its number."""
+        return list(range(len(self)))
+
+    def iter_batches(self, batch_size: int = 1024) -> Iterator[tuple[Tensor, Tensor]]:
+        """Consecutive dense float batches ``(B, *)`` in row order, each with its row indices
+        ``(B,)`` (an in-memory domain never skips a row)."""
+        for i in range(0, len(self), batch_size):
+            rows = torch.arange(i, min(i + batch_size, len(self)))
+            if self.x.is_sparse:
+                yield take_rows(self.x, rows.to(self.x.device)), rows
+            else:
+                yield as_float(self.x[i : i + batch_size]), rows
+
 
 @dataclass
 class TaskData:
@@ -62,18 +112,21 @@ class TaskData:
     ``num_classes`` is the number of classes (labels ``(N,)`` lie in ``[0, num_classes)``), or
     for several outputs a tuple of class counts, one per output (labels ``(N, L)``, column
     ``i`` in ``[0, num_classes[i])``). ``channel_norm`` asks the network to standardise each
-    image channel by :func:`channel_stats` in its first layer. ``source_val``: labelled source
-    samples held out of the source training sets (:func:`hold_out`), never trained on.
+    image channel by :func:`channel_stats` in its first layer: by ``norm_stats`` (per-channel
+    mean and deviation, e.g. ImageNet's) where given, else by the training images' own.
+    ``source_val``: labelled source samples held out of the source training sets
+    (:func:`hold_out`), never trained on. Domains are in memory or streamed (:data:`AnyDomain`).
     """
 
-    sources: list[Domain]
-    targets: list[Domain]
+    sources: list[AnyDomain]
+    targets: list[AnyDomain]
     num_classes: int | tuple[int, ...]
-    source_test: Domain | None = None
-    target_test: Domain | None = None
+    source_test: AnyDomain | None = None
+    target_test: AnyDomain | None = None
     meta: dict = field(default_factory=dict)
     channel_norm: bool = False
-    source_val: Domain | None = None
+    source_val: AnyDomain | None = None
+    norm_stats: tuple[list[float], list[float]] | None = None
 
     def __post_init__(self) -> None:
         if not self.sources:
@@ -86,11 +139,11 @@ class TaskData:
             raise DataError(
                 f"a task needs at least 2 classes per output; got num_classes={self.num_classes}"
             )
-        shape = tuple(self.sources[0].x.shape[1:])
+        shape = self.sources[0].sample_shape
         for role, domain in self._all_domains():
             check_domain(domain, role, shape, self.num_classes, labelled=role.startswith("source"))
 
-    def _all_domains(self) -> list[tuple[str, Domain]]:
+    def _all_domains(self) -> list[tuple[str, AnyDomain]]:
         named = [(f"source '{d.name}'", d) for d in self.sources]
         named += [(f"target '{d.name}'", d) for d in self.targets]
         if self.source_test is not None:
@@ -104,7 +157,7 @@ class TaskData:
     @property
     def input_shape(self) -> tuple[int, ...]:
         """Shape of one sample, e.g. ``(2,)`` or ``(3, 28, 28)``."""
-        return tuple(self.sources[0].x.shape[1:])
+        return self.sources[0].sample_shape
 
     @property
     def class_counts(self) -> tuple[int, ...]:
@@ -152,72 +205,6 @@ class TaskData:
         )
 
 
-def check_domain(
-    domain: Domain,
-    role: str,
-    shape: tuple[int, ...],
-    num_classes: int | tuple[int, ...],
-    labelled: bool,
-) -> None:
-    """Raise :class:`DataError` naming ``role`` if the domain cannot be used."""
-    x, y = domain.x, domain.y
-    if not isinstance(x, Tensor):
-        raise DataError(f"{role}: samples must be a torch.Tensor; got {type(x).__name__}")
-    if x.shape[0] == 0:
-        raise DataError(f"{role} is empty: it has no samples")
-    if tuple(x.shape[1:]) != shape:
-        raise DataError(
-            f"{role}: each sample has shape {tuple(x.shape[1:])}, but the source samples have "
-            f"shape {shape}; source and target features must agree"
-        )
-    values = x.coalesce().values() if x.is_sparse else x
-    if values.is_floating_point() and not bool(torch.isfinite(values).all()):
-        bad_values = ~torch.isfinite(values)
-        if x.is_sparse:
-            bad = int(x.coalesce().indices()[0, bad_values].min())
-        else:
-            bad = int(bad_values.flatten(1).any(1).nonzero()[0])
-        kind = "NaN" if bool(torch.isnan(values).any()) else "Inf"
-        raise DataError(f"{role}: the samples contain {kind} values (first at sample {bad})")
-    w = domain.weights
-    if w is not None and (
-        w.shape != (x.shape[0],)
-        or not bool(torch.isfinite(w).all())
-        or bool((w < 0).any())
-        or not bool((w > 0).any())
-    ):
-        raise DataError(
-            f"{role}: weights need one finite value >= 0 per sample, not all 0; got shape "
-            f"{tuple(w.shape)}"
-        )
-    if y is None:
-        if labelled:
-            raise DataError(f"{role} has no labels; source domains must be labelled")
-        return
-    if y.shape[0] != x.shape[0]:
-        raise DataError(f"{role}: {x.shape[0]} samples but {y.shape[0]} labels")
-    if y.is_floating_point() or y.dtype == torch.bool or y.is_complex():
-        raise DataError(f"{role}: labels must be integers; got dtype {y.dtype}")
-    if isinstance(num_classes, int):
-        if y.ndim != 1:
-            raise DataError(f"{role}: labels must have shape (N,); got {tuple(y.shape)}")
-        columns, counts = [y], [num_classes]
-    else:
-        if y.ndim != 2 or y.shape[1] != len(num_classes):
-            raise DataError(
-                f"{role}: {len(num_classes)} outputs need labels of shape (N, {len(num_classes)});"
-                f" got {tuple(y.shape)}"
-            )
-        columns, counts = list(y.T), list(num_classes)
-    for i, (column, count) in enumerate(zip(columns, counts, strict=True)):
-        lo, hi = int(column.min()), int(column.max())
-        if lo < 0 or hi >= count:
-            where = "" if isinstance(num_classes, int) else f" of output {i}"
-            raise DataError(
-                f"{role}: labels{where} must lie in [0, {count - 1}]; got labels from {lo} to {hi}"
-            )
-
-
 def standardize(data: TaskData) -> TaskData:
     """Every domain scaled by the source training mean and standard deviation (sparse inputs
     become dense: centring fills in the zeros)."""
@@ -239,9 +226,20 @@ def standardize(data: TaskData) -> TaskData:
 
 
 def channel_stats(data: TaskData, per_domain: int = 10000) -> tuple[list[float], list[float]]:
-    """Per-channel mean and deviation of the training images ``(N, C, H, W)`` of every domain
-    (the first ``per_domain`` of each; no labels), in ``[0, 1]`` pixel units."""
-    pixels = torch.cat([as_float(d.x[:per_domain]) for d in data.sources + data.targets])
+    """Per-channel mean and deviation of images ``(N, C, H, W)`` in ``[0, 1]`` pixel units:
+    ``data.norm_stats`` where the task fixes them, else those of the training images of every
+    domain (the first ``per_domain`` of each, or for a streamed domain the first
+    ``per_domain // 20``; no labels)."""
+    if data.norm_stats is not None:
+        return list(data.norm_stats[0]), list(data.norm_stats[1])
+    parts = []
+    for d in data.sources + data.targets:
+        if isinstance(d, Domain):
+            parts.append(as_float(d.x[:per_domain]))
+        else:
+            first = d.subset(torch.arange(min(len(d), max(1, per_domain // 20))))
+            parts.extend(x for x, _ in first.iter_batches())
+    pixels = torch.cat(parts)
     mean, std = pixels.mean((0, 2, 3)), pixels.std((0, 2, 3)).clamp(min=1e-6)
     return mean.tolist(), std.tolist()
 
@@ -273,13 +271,19 @@ def hold_out(data: TaskData, fraction: float, seed: int) -> TaskData:
         order = torch.randperm(len(domain), generator=gen)
         n_val = min(max(1, round(fraction * len(domain))), len(domain) - 1)
         val, train = order[:n_val].sort().values, order[n_val:].sort().values
-        y = domain.y
-        assert y is not None
-        kept.append(Domain(domain.x.index_select(0, train), y[train], domain.name))
-        held.append(Domain(domain.x.index_select(0, val), y[val], domain.name))
-    source_val = Domain(
-        torch.cat([d.x for d in held]),
-        torch.cat([d.y for d in held]),  # type: ignore[misc]
-        "+".join(d.name for d in held),
-    )
+        kept.append(domain.subset(train))
+        held.append(dataclasses.replace(domain.subset(val), weights=None))
+    if len(held) == 1:
+        source_val = held[0]
+    elif all(isinstance(d, Domain) for d in held):
+        source_val = Domain(
+            torch.cat([d.x for d in held]),  # type: ignore[union-attr]
+            torch.cat([d.y for d in held]),  # type: ignore[misc]
+            "+".join(d.name for d in held),
+        )
+    else:
+        raise DataError(
+            "holding out source validation data of several streamed sources is not "
+            "supported; set data.source_val_fraction=0"
+        )
     return dataclasses.replace(data, sources=kept, source_val=source_val)

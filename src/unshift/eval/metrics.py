@@ -8,7 +8,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from unshift.data.domains import TaskData, as_float, take_rows
+from unshift.data.domains import AnyDomain, Domain, TaskData
+from unshift.errors import DataError
 from unshift.nn.heads import Logits, output_classes
 
 
@@ -18,23 +19,52 @@ def confusion_matrix(predicted: Tensor, labels: Tensor, num_classes: int) -> Ten
     return torch.bincount(index, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
-def batches(x: Tensor, batch_size: int = 1024) -> Iterator[Tensor]:
-    """Consecutive dense float batches of ``x`` ``(N, *)``; a sparse ``x`` densifies, and
-    ``uint8`` pixels are scaled, one batch at a time."""
-    for i in range(0, x.shape[0], batch_size):
-        if x.is_sparse:
-            yield take_rows(x, torch.arange(i, min(i + batch_size, x.shape[0]), device=x.device))
-        else:
-            yield as_float(x[i : i + batch_size])
+def row_batches(
+    data: Tensor | AnyDomain, batch_size: int = 1024
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """Consecutive dense float batches ``(B, *)`` of samples ``(N, *)`` (a tensor: a sparse
+    one densifies and ``uint8`` pixels are scaled, one batch at a time) or of a domain (a
+    streamed one read by its workers), each with its row indices ``(B,)``. A streamed domain
+    leaves unreadable samples out (and warns)."""
+    yield from (Domain(data) if isinstance(data, Tensor) else data).iter_batches(batch_size)
+
+
+def batches(data: Tensor | AnyDomain, batch_size: int = 1024) -> Iterator[Tensor]:
+    """The batches of :func:`row_batches` without their row indices."""
+    for x, _ in row_batches(data, batch_size):
+        yield x
+
+
+@torch.no_grad()
+def predict_rows(
+    predict: Callable[[Tensor], Logits],
+    data: Tensor | AnyDomain,
+    device: torch.device | str | None = None,
+    batch_size: int = 1024,
+) -> tuple[Tensor, Tensor]:
+    """Arg-max classes of ``predict`` (inputs ``(B, *)`` → logits ``(B, C)``, or a tuple of
+    ``(B, C_i)``) for the rows of ``data`` that could be read, each batch moved to ``device``:
+    classes ``(M,)`` (``(M, L)`` for ``L`` outputs) and the rows ``(M,)`` they belong to."""
+    predicted, rows = [], []
+    for x, r in row_batches(data, batch_size):
+        predicted.append(output_classes(predict(x if device is None else x.to(device))))
+        rows.append(r)
+    return torch.cat(predicted), torch.cat(rows)
 
 
 @torch.no_grad()
 def predict_labels(
-    predict: Callable[[Tensor], Logits], x: Tensor, batch_size: int = 1024
+    predict: Callable[[Tensor], Logits], data: Tensor | AnyDomain, batch_size: int = 1024
 ) -> Tensor:
-    """Arg-max class of ``predict`` (inputs ``(B, *)`` → logits ``(B, C)``, or a tuple of
-    ``(B, C_i)`` for several outputs) in batches: ``(N,)``, or ``(N, L)`` for ``L`` outputs."""
-    return torch.cat([output_classes(predict(b)) for b in batches(x, batch_size)])
+    """Arg-max class of ``predict`` in batches: ``(N,)``, or ``(N, L)`` for ``L`` outputs; a
+    :class:`~unshift.errors.DataError` if a streamed sample cannot be read."""
+    predicted, rows = predict_rows(predict, data, batch_size=batch_size)
+    if len(rows) != len(data):
+        raise DataError(
+            f"{len(data) - len(rows)} of {len(data)} samples could not be read (warnings name "
+            "them); remove or repair them"
+        )
+    return predicted
 
 
 def classification_report(
@@ -76,7 +106,8 @@ def evaluate(
     """Accuracy, per-class accuracy and confusion (:func:`classification_report`, keys
     prefixed ``source_`` / ``target_``) of ``method.predict`` on the labelled test sets (and on
     the source training set when there is no source test set: ``source_split`` says which),
-    inputs moved to ``device``."""
+    inputs moved to ``device``. Samples of a streamed test set that cannot be read are left out
+    of its scores and counted (``target_unreadable``, ``source_unreadable``)."""
     was_training = method.training
     method.eval()
     out: dict[str, Any] = {"source_split": "test" if data.source_test is not None else "train"}
@@ -84,8 +115,12 @@ def evaluate(
     for role, domain in sets.items():
         if domain is None or domain.y is None:
             continue
-        predicted = predict_labels(method.predict, domain.x.to(device))  # type: ignore[arg-type]
-        report = classification_report(predicted, domain.y, data.num_classes)
+        predicted, rows = predict_rows(method.predict, domain, device)
+        report = classification_report(
+            predicted, domain.y[rows.to(domain.y.device)], data.num_classes
+        )
         out.update({f"{role}_{key}": value for key, value in report.items()})
+        if len(rows) < len(domain):
+            out[f"{role}_unreadable"] = len(domain) - len(rows)
     method.train(was_training)
     return out

@@ -10,39 +10,63 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from unshift.data.domains import as_float
+from unshift.data.domains import AnyDomain
 from unshift.errors import DataError
-from unshift.eval.metrics import batches
+from unshift.eval.metrics import row_batches
 from unshift.nn.heads import Logits
 
 Table = tuple[list[str], list[list[object]]]
 
 
 @torch.no_grad()
-def predicted_logits(
-    predict: Callable[[Tensor], Logits], x: Tensor, device: torch.device | str | None = None
-) -> Logits:
-    """``predict`` on inputs ``x`` ``(N, *)`` one batch at a time (pixels as floats, each batch
-    moved to ``device`` if given): logits ``(N, C)``, or a tuple of them, on the CPU."""
-    chunks = [predict(as_float(b if device is None else b.to(device))) for b in batches(x)]
+def logits_and_rows(
+    predict: Callable[[Tensor], Logits],
+    data: Tensor | AnyDomain,
+    device: torch.device | str | None = None,
+) -> tuple[Logits, Tensor]:
+    """``predict`` on inputs ``(N, *)`` (a tensor or a domain) one batch at a time (each moved
+    to ``device`` if given): logits ``(M, C)`` (or a tuple of them) on the CPU, for the ``M``
+    rows ``(M,)`` that could be read (all of them but unreadable streamed samples)."""
+    chunks, rows = [], []
+    for x, r in row_batches(data):
+        chunks.append(predict(x if device is None else x.to(device)))
+        rows.append(r)
+    if not chunks:
+        raise DataError("none of the samples could be read (warnings name them)")
     if isinstance(chunks[0], tuple):
-        return tuple(torch.cat([c[i] for c in chunks]).cpu() for i in range(len(chunks[0])))
-    return torch.cat(chunks).cpu()  # type: ignore[arg-type]
+        logits = tuple(torch.cat([c[i] for c in chunks]).cpu() for i in range(len(chunks[0])))
+        return logits, torch.cat(rows)
+    return torch.cat(chunks).cpu(), torch.cat(rows)  # type: ignore[arg-type]
+
+
+def predicted_logits(
+    predict: Callable[[Tensor], Logits],
+    data: Tensor | AnyDomain,
+    device: torch.device | str | None = None,
+) -> Logits:
+    """The logits of :func:`logits_and_rows`; a :class:`DataError` if a row could not be
+    read."""
+    logits, rows = logits_and_rows(predict, data, device)
+    if len(rows) != len(data):
+        raise DataError(f"{len(data) - len(rows)} of {len(data)} samples could not be read")
+    return logits
 
 
 @torch.no_grad()
 def prediction_table(
     predict: Callable[[Tensor], Logits],
-    x: Tensor,
+    data: Tensor | AnyDomain,
     classes: list | None = None,
     ids: list | None = None,
 ) -> Table:
-    """Header and rows for inputs ``x`` ``(N, *)``: ``row`` (``ids``, default ``0..N-1``),
-    ``label`` (``classes[k]`` for class index ``k``; the index itself without ``classes``) and
-    ``p_<label>`` per class, the softmax probabilities. A head with ``L`` outputs gives
-    ``label_0 … label_{L-1}`` instead (class indices; no probabilities)."""
-    logits = predicted_logits(predict, x)
-    ids = list(range(len(x))) if ids is None else ids
+    """Header and rows for inputs ``(N, *)`` (a tensor or a domain): ``row`` (``ids``, default
+    ``0..N-1``), ``label`` (``classes[k]`` for class index ``k``; the index itself without
+    ``classes``) and ``p_<label>`` per class, the softmax probabilities. A head with ``L``
+    outputs gives ``label_0 … label_{L-1}`` instead (class indices; no probabilities). A
+    streamed sample that cannot be read gets no row (its warning names it)."""
+    logits, kept = logits_and_rows(predict, data)
+    ids = list(range(len(data))) if ids is None else ids
+    ids = [ids[r] for r in kept.tolist()]
     if isinstance(logits, tuple):
         labels = torch.stack([out.argmax(1) for out in logits], 1)
         header = ["row", *(f"label_{i}" for i in range(labels.shape[1]))]

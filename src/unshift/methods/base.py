@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from unshift.data.domains import TaskData, take_rows
+from unshift.data.domains import TaskData
 from unshift.errors import ConfigError, DataError
 from unshift.log_keys import LABEL_LOSS, TARGET_ENTROPY
 from unshift.models.networks import Networks
@@ -163,8 +163,10 @@ class Method(nn.Module):
                 f"the method was built for {self.num_domains} domains but the data has "
                 f"{data.num_domains} ({len(data.sources)} source, {len(data.targets)} target)"
             )
-        source = data.sources[0].x
-        x = take_rows(source, torch.arange(min(2, len(source))))
+        source = data.sources[0]
+        x = source.take(torch.arange(min(8, len(source))))[:2]
+        if len(x) == 0:
+            raise DataError(f"none of the first 8 samples of {source.name} can be read")
         weight = next(self.parameters(), None)
         was_training = self.training
         self.eval()

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from unshift.build import load_run
 from unshift.config import RunConfig, to_dict
-from unshift.data.domains import Domain, TaskData, as_float
+from unshift.data.domains import AnyDomain, TaskData
 from unshift.errors import RunDirError
 from unshift.eval.metrics import batches
 from unshift.eval.proxy_a import proxy_a_distance
@@ -35,17 +35,33 @@ def _fmt(value: object) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+RAW_PIXELS = 32
+"""Images larger than this (per side) are average-pooled to it for the raw-input proxy
+A-distance, so that a sample of 224×224 photographs stays small."""
+
+
 @torch.no_grad()
-def _features(method: Method, x: Tensor) -> Tensor:
-    return torch.cat([method.features(b) for b in batches(x)])
+def _features(method: Method, domain: Tensor | AnyDomain) -> Tensor:
+    return torch.cat([method.features(b) for b in batches(domain)])
 
 
-def _subset(domain: Domain, n: int, seed: int) -> Domain:
+def _raw(domain: AnyDomain) -> Tensor:
+    """The inputs of ``domain`` as floats, images pooled to at most ``RAW_PIXELS`` a side."""
+    parts = []
+    for x in batches(domain):
+        if x.ndim == 4 and max(x.shape[2:]) > RAW_PIXELS:
+            x = torch.nn.functional.adaptive_avg_pool2d(x, RAW_PIXELS)
+        parts.append(x)
+    return torch.cat(parts)
+
+
+def _subset(domain: AnyDomain, n: int, seed: int) -> AnyDomain:
     """At most ``n`` samples of ``domain``, drawn without replacement (seeded)."""
     if len(domain) <= n:
         return domain
-    index = torch.randperm(len(domain), generator=torch.Generator().manual_seed(seed))[:n]
-    return Domain(domain.x[index], None if domain.y is None else domain.y[index], domain.name)
+    return domain.subset(
+        torch.randperm(len(domain), generator=torch.Generator().manual_seed(seed))[:n]
+    )
 
 
 def _tsne(f_src: Tensor, f_tgt: Tensor, seed: int) -> np.ndarray:
@@ -57,7 +73,7 @@ def _tsne(f_src: Tensor, f_tgt: Tensor, seed: int) -> np.ndarray:
 
 
 def _embedding_section(
-    models: dict[str, Method], source: Domain, target: Domain, seed: int, path: Path
+    models: dict[str, Method], source: AnyDomain, target: AnyDomain, seed: int, path: Path
 ) -> tuple[list[str], Path]:
     """Proxy A-distance table rows and the t-SNE figure of each model's features."""
     rows, panels = [], {}
@@ -68,7 +84,7 @@ def _embedding_section(
         if labels.ndim == 2:  # several outputs: colour by the first
             labels = labels[:, 0]
     for title, method in models.items():
-        f_src, f_tgt = _features(method, source.x), _features(method, target.x)
+        f_src, f_tgt = _features(method, source), _features(method, target)
         pad = proxy_a_distance(f_src, f_tgt, seed=seed)
         rows.append(f"| proxy A-distance, features of {title} | {pad:.3f} |")
         panels[title] = (_tsne(f_src, f_tgt, seed), domain, labels)
@@ -165,7 +181,7 @@ def write_report(
         target = _subset(target, EMBEDDED_PER_DOMAIN, cfg.seed + 1)
     pad_raw = part(
         "proxy A-distance of raw inputs",
-        lambda: proxy_a_distance(as_float(source.x), as_float(target.x), seed=cfg.seed),
+        lambda: proxy_a_distance(_raw(source), _raw(target), seed=cfg.seed),
     )
     if pad_raw is not None:
         lines.append(f"| proxy A-distance, raw inputs | {pad_raw:.3f} |")
@@ -184,7 +200,7 @@ def write_report(
         pad = part(
             "proxy A-distance of learned features",
             lambda: proxy_a_distance(
-                _features(method, source.x), _features(method, target.x), seed=cfg.seed
+                _features(method, source), _features(method, target), seed=cfg.seed
             ),
         )
         if pad is not None:
@@ -204,8 +220,8 @@ def write_report(
                     "decision boundaries",
                     lambda: plots.decision_boundaries(
                         {title: m.predict for title, m in models.items()},
-                        (source.x, source.y),
-                        (target.x, target.y),
+                        (source.x, source.y),  # type: ignore[union-attr]
+                        (target.x, target.y),  # type: ignore[union-attr]
                         plot_dir / "decision_boundaries.png",
                     ),
                 ),

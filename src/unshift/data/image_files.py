@@ -1,0 +1,239 @@
+"""Image files on disk as streamed domains: finding them (class folders, flat folders, list
+files), decoding one with Pillow, and the configured transforms (torchvision's transforms v2).
+
+A *split* is one of:
+
+- a directory in the ImageFolder layout: one sub-directory per class, images anywhere below it;
+- a flat directory of images (no class sub-directories): unlabelled, for a target;
+- a list file: one ``relative/path label`` per line (TLlib's ImageList format), the label a class
+  name or an integer class index, paths relative to the list file's directory (or ``root``).
+
+Files are found by their extension among the formats Pillow reads; other files are ignored and
+counted. Nothing is decoded while finding files.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from unshift.data.streamed import UnreadableSample
+from unshift.errors import DataError
+
+AUGMENTATIONS = ("random_resized_crop", "random_crop", "hflip", "color_jitter")
+NORMALIZATIONS = ("imagenet", "per_channel", "none")
+IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+_NOT_IMAGES = {"BUFR", "GRIB", "HDF5", "MPEG", "EPS", "WMF", "PDF"}
+
+
+def image_extensions() -> frozenset[str]:
+    """Lower-case file extensions (``.png``) of the image formats this Pillow can open."""
+    from PIL import Image
+
+    Image.init()
+    return frozenset(
+        ext
+        for ext, fmt in Image.registered_extensions().items()
+        if fmt in Image.OPEN and fmt not in _NOT_IMAGES
+    )
+
+
+@dataclass
+class Split:
+    """Image files of one split and, where known, their class indices; ``ignored``: files
+    that were not images."""
+
+    files: list[Path]
+    labels: list[int] | None
+    ignored: list[Path]
+
+
+def images_below(directory: Path, extensions: frozenset[str]) -> tuple[list[Path], list[Path]]:
+    """Image files anywhere below ``directory`` (sorted) and the other files (hidden ones
+    aside)."""
+    images, others = [], []
+    for parent, dirs, names in os.walk(directory, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith("."):
+                continue
+            path = Path(parent) / name
+            (images if path.suffix.lower() in extensions else others).append(path)
+    return images, others
+
+
+def class_folders(path: Path) -> list[str]:
+    """The sorted names of the class sub-directories of ``path``."""
+    return sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def scan_folder(path: Path, role: str, classes: list[str] | None) -> Split:
+    """The images of a folder split: labelled by class sub-directory (mapped onto ``classes``;
+    ``None``: the folder defines them), or unlabelled if the folder has none."""
+    extensions = image_extensions()
+    names = class_folders(path)
+    if not names:
+        files, ignored = images_below(path, extensions)
+        if not files:
+            raise DataError(f"{role} folder {path} holds no images ({_kinds(ignored)})")
+        return Split(files, None, ignored)
+    if classes is not None and (unknown := sorted(set(names) - set(classes))):
+        raise DataError(
+            f"{role} folder {path} has classes the source lacks: {', '.join(unknown)}; the "
+            f"source's classes are {', '.join(classes)}"
+        )
+    index = {c: i for i, c in enumerate(classes if classes is not None else names)}
+    files, labels, ignored = [], [], []
+    for name in names:
+        found, others = images_below(path / name, extensions)
+        ignored += others
+        if not found and classes is None:
+            raise DataError(
+                f"class folder {path / name} of the {role} holds no images; remove it or add "
+                "images (every source class needs some)"
+            )
+        files += found
+        labels += [index[name]] * len(found)
+    if not files:
+        raise DataError(f"{role} folder {path} holds no images in its class folders")
+    return Split(files, labels, ignored)
+
+
+def _kinds(files: list[Path]) -> str:
+    if not files:
+        return "it is empty"
+    return f"{len(files)} other files, e.g. {files[0].name}"
+
+
+def scan_list(
+    path: Path, role: str, classes: list[str] | None, root: Path | None
+) -> tuple[Split, list[str]]:
+    """The images of a list file (``relative/path label`` per line) and the class names:
+    ``classes`` if given (labels are names among them or indices into them), else the sorted
+    label names of this file (or ``0..max`` for integer labels)."""
+    base = root if root is not None else path.parent
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"cannot read the {role} list file {path} ({err})") from None
+    entries = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.rsplit(maxsplit=1)
+        if len(parts) != 2:
+            raise DataError(f"{path}:{number}: expected 'relative/path label'; got {line!r}")
+        entries.append((number, base / parts[0], parts[1]))
+    if not entries:
+        raise DataError(f"the {role} list file {path} lists no images")
+    missing = [(n, f) for n, f, _ in entries if not f.is_file()]
+    if missing:
+        n, f = missing[0]
+        raise DataError(
+            f"{path}:{n}: {f} does not exist ({len(missing)} of {len(entries)} listed files are "
+            "missing)"
+        )
+    names = [label for _, _, label in entries]
+    if classes is None:
+        numeric = all(label.isdigit() for label in names)
+        classes = (
+            [str(i) for i in range(max(int(v) for v in names) + 1)]
+            if numeric
+            else sorted(set(names))
+        )
+    index = {c: i for i, c in enumerate(classes)}
+    labels = []
+    for number, _, label in entries:
+        k = index[label] if label in index else int(label) if label.isdigit() else None
+        if k is None or not 0 <= k < len(classes):
+            raise DataError(
+                f"{path}:{number}: label {label!r} is not a class of the source (it has "
+                f"{len(classes)}: {', '.join(classes[:10])}{'…' if len(classes) > 10 else ''})"
+            )
+        labels.append(k)
+    return Split([f for _, f, _ in entries], labels, []), classes
+
+
+def scan_split(
+    path: str | Path, role: str, classes: list[str] | None, root: str | Path | None = None
+) -> tuple[Split, list[str] | None]:
+    """The images of ``path`` (a folder or a list file) for ``role`` and the class names it
+    defines (``classes`` when given); non-image files are ignored with a warning."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"the {role} {path} does not exist")
+    if path.is_dir():
+        split = scan_folder(path, role, classes)
+        if classes is None and split.labels is not None:
+            classes = class_folders(path)
+    else:
+        split, classes = scan_list(path, role, classes, None if root is None else Path(root))
+    if split.ignored:
+        warnings.warn(
+            f"{role} {path}: ignored {len(split.ignored)} files that are not images (e.g. "
+            f"{split.ignored[0]})",
+            stacklevel=2,
+        )
+    return split, classes
+
+
+def decode(path: Path, channels: int) -> Tensor:
+    """The image at ``path`` as ``uint8`` ``(channels, H, W)`` (grey, colour or with alpha:
+    all converted); an unreadable file raises :class:`UnreadableSample` naming it."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image = image.convert("L" if channels == 1 else "RGB")
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as err:
+        raise UnreadableSample(f"cannot read image {path} ({err})") from None
+    pixels = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+    return pixels.view(image.height, image.width, channels).permute(2, 0, 1).contiguous()
+
+
+def transforms(image_size: int, resize: int | None, augment: list[str], train: bool):
+    """The torchvision v2 pipeline on ``uint8`` images ``(C, H, W)`` → ``(C, S, S)`` with
+    ``S = image_size``. Evaluation: resize to ``S×S`` (``resize`` None) or the shorter side to
+    ``resize`` then a centre crop. Training adds ``augment`` in order: ``random_resized_crop``
+    (in place of resize and crop), ``random_crop`` (in place of the centre crop; padded by
+    ``S/8`` without ``resize``), ``hflip``, ``color_jitter`` (0.4 brightness, contrast,
+    saturation)."""
+    from torchvision.transforms import v2
+
+    augment = list(augment) if train else []
+    steps: list = []
+    if "random_resized_crop" in augment:
+        steps.append(v2.RandomResizedCrop(image_size, antialias=True))
+    elif resize is None:
+        steps.append(v2.Resize((image_size, image_size), antialias=True))
+        if "random_crop" in augment:
+            steps.append(v2.RandomCrop(image_size, padding=image_size // 8))
+    else:
+        steps.append(v2.Resize(resize, antialias=True))
+        crop = v2.RandomCrop if "random_crop" in augment else v2.CenterCrop
+        steps.append(crop(image_size))
+    if "hflip" in augment:
+        steps.append(v2.RandomHorizontalFlip())
+    if "color_jitter" in augment:
+        steps.append(v2.ColorJitter(0.4, 0.4, 0.4))
+    return v2.Compose(steps)
+
+
+class ImageFiles(Dataset):
+    """Item ``i``: image ``files[i]`` decoded to ``channels`` and passed through
+    ``transform`` (``uint8`` ``(C, S, S)``)."""
+
+    def __init__(self, files: list[Path], channels: int, transform) -> None:
+        self.files, self.channels, self.transform = files, channels, transform
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> Tensor:
+        return self.transform(decode(self.files[i], self.channels))

@@ -1,0 +1,239 @@
+"""Domains read sample by sample from a map-style dataset, by DataLoader workers.
+
+A :class:`StreamedDomain` is the disk-backed twin of the in-memory
+:class:`~unshift.data.domains.Domain`: the same protocol (``len``, ``y``, ``sample_shape``,
+``take``, ``subset``, ``unlabelled``, ``iter_batches``, ``stream``), so that the trainer,
+evaluation, predictions and validators never ask which kind they hold. Only the labels live in
+memory; samples are decoded per batch and dropped after use.
+
+Reproducibility: batch ``b`` of a training stream holds the rows of a permutation that is a
+pure function of ``(seed, domain index, epoch)`` (the same one an in-memory domain draws), and
+sample ``k`` of that batch is read under a torch seed that is a pure function of ``(seed,
+domain index, b, k)``, so random augmentations do not depend on which worker reads it, nor on
+how many workers there are. Resuming therefore needs only the number of batches drawn.
+Under DDP the epoch's permutation is shared by all processes and each reads its own shard.
+
+A sample that cannot be read (a corrupt image) raises :class:`UnreadableSample` in the
+dataset: training skips it (the batch is one smaller; :attr:`StreamedDomain.skipped` names it),
+evaluation leaves its row out and says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from unshift.data.domains import as_float
+from unshift.data.sampling import LoaderStream
+from unshift.errors import DataError
+
+
+class UnreadableSample(Exception):
+    """Raised by a dataset's ``__getitem__`` for a sample that cannot be read (the message
+    names it); the domain skips the sample instead of failing the batch."""
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_workers() -> int:
+    """DataLoader workers when none are configured: one per CPU but one (for the training
+    process), at least 1, at most 8."""
+    return min(8, max(1, available_cpus() - 1))
+
+
+def check_workers(num_workers: int) -> None:
+    """A :class:`DataError` unless ``0 <= num_workers <=`` the CPUs of this machine."""
+    cpus = available_cpus()
+    if not 0 <= num_workers <= cpus:
+        raise DataError(
+            f"data.num_workers={num_workers}, but this machine has {cpus} CPUs; give 0 (read in "
+            f"the training process) to {cpus}, or leave it unset for {default_workers()}"
+        )
+
+
+def sample_tensor(item: Any) -> Tensor:
+    """A dataset item's sample as a float tensor: the first element of a ``(sample, label)``
+    pair; a PIL image becomes ``(C, H, W)``; ``uint8`` pixels are scaled to ``[0, 1]``."""
+    x = item[0] if isinstance(item, tuple | list) else item
+    if not isinstance(x, Tensor) and hasattr(x, "mode") and hasattr(x, "size"):  # PIL
+        array = torch.from_numpy(np.array(x, copy=True))
+        x = array.unsqueeze(0) if array.ndim == 2 else array.permute(2, 0, 1)
+    return as_float(torch.as_tensor(x))
+
+
+class _Reader(Dataset):
+    """Item ``(position, i, seed)`` → ``(position, sample, label)`` for row ``i`` of a domain
+    (dataset row ``rows[i]``), or ``(position, message, None)`` for an unreadable sample.
+    ``seed`` (if not None) seeds torch around the read, so that random transforms are
+    reproducible in any process."""
+
+    def __init__(self, dataset: Dataset, rows: Tensor, labels: Tensor | None) -> None:
+        self.dataset, self.rows, self.labels = dataset, rows, labels
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _read(self, i: int) -> Tensor:
+        return sample_tensor(self.dataset[int(self.rows[i])])
+
+    def __getitem__(self, key: tuple[int, int, int | None]) -> tuple[int, Any, Any]:
+        position, i, seed = key
+        try:
+            if seed is None:
+                x = self._read(i)
+            else:
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(seed)
+                    x = self._read(i)
+        except UnreadableSample as err:
+            return position, str(err), None
+        y = -1 if self.labels is None else self.labels[i]
+        return position, x, y
+
+
+def _collate(items: list[tuple[int, Any, Any]]) -> tuple[Tensor, Tensor, Tensor, list[str]]:
+    """Kept samples ``(B, *)``, their labels, their positions in the batch, skipped messages."""
+    kept = [(p, x, y) for p, x, y in items if y is not None]
+    skipped = [x for _, x, y in items if y is None]
+    if not kept:
+        return torch.empty(0), torch.empty(0, dtype=torch.long), torch.empty(0), skipped
+    positions = torch.tensor([p for p, _, _ in kept])
+    x = torch.stack([x for _, x, _ in kept])
+    y = torch.stack([torch.as_tensor(y) for _, _, y in kept])
+    return x, y, positions, skipped
+
+
+@dataclass
+class StreamedDomain:
+    """A domain of ``len(dataset)`` samples read on demand.
+
+    ``dataset[i]`` gives sample ``i`` (a tensor of ``sample_shape``; ``uint8`` pixels become
+    floats in ``[0, 1]``; a ``(sample, label)`` pair is taken as its sample) for evaluation;
+    ``train_dataset[i]`` (default: ``dataset``) the same sample for training, e.g. with random
+    augmentation. ``y`` ``(N,)``: the labels, known without reading any sample (``None`` for an
+    unlabelled domain). ``rows``: the dataset rows this domain holds (a subset), default all.
+    ``num_workers``: DataLoader worker processes (0: read in the calling process).
+    ``names``: a name per dataset row (e.g. file paths), for predictions and messages.
+    """
+
+    dataset: Dataset
+    y: Tensor | None
+    sample_shape: tuple[int, ...]
+    name: str = "domain"
+    num_workers: int = 0
+    train_dataset: Dataset | None = None
+    classes: list | None = None
+    weights: Tensor | None = None
+    rows: Tensor | None = None
+    names: list[str] | None = None
+    skipped: list[str] = field(default_factory=list, compare=False, repr=False)
+    """Messages of the samples skipped so far (unreadable), in the order met."""
+
+    def __post_init__(self) -> None:
+        self.sample_shape = tuple(int(s) for s in self.sample_shape)
+        if self.rows is None:
+            self.rows = torch.arange(len(self.dataset))  # type: ignore[arg-type]
+        if self.y is not None and len(self.y) != len(self.rows):
+            raise DataError(f"{self.name}: {len(self.rows)} samples but {len(self.y)} labels")
+
+    def __len__(self) -> int:
+        assert self.rows is not None
+        return len(self.rows)
+
+    def to(self, device: torch.device | str) -> StreamedDomain:
+        """This domain (samples move to a device batch by batch, when drawn)."""
+        return self
+
+    def row_names(self) -> list[str]:
+        """A name per row: the dataset's names, or the dataset row numbers."""
+        assert self.rows is not None
+        rows = self.rows.tolist()
+        return [str(r) for r in rows] if self.names is None else [self.names[r] for r in rows]
+
+    def subset(self, index: Tensor) -> StreamedDomain:
+        """The domain of rows ``index`` (labels and weights kept aligned)."""
+        assert self.rows is not None
+        index = index.cpu()
+        return dataclasses.replace(
+            self,
+            rows=self.rows[index],
+            y=None if self.y is None else self.y[index],
+            weights=None if self.weights is None else self.weights[index],
+            skipped=[],
+        )
+
+    def unlabelled(self) -> StreamedDomain:
+        """This domain without its labels."""
+        return dataclasses.replace(self, y=None, skipped=[])
+
+    def _loader(self, keys: Any, train: bool) -> DataLoader:
+        assert self.rows is not None
+        dataset = (self.train_dataset or self.dataset) if train else self.dataset
+        return DataLoader(
+            _Reader(dataset, self.rows, self.y),  # type: ignore[arg-type]
+            batch_sampler=keys,
+            collate_fn=_collate,
+            num_workers=self.num_workers,
+            pin_memory=torch.cuda.is_available(),
+        )
+
+    def take(self, index: Tensor) -> Tensor:
+        """Samples ``index`` (rows of this domain) read in this process, without augmentation,
+        as a batch ``(M, *sample_shape)``: ``M = len(index)`` but for unreadable samples, which
+        are left out with a warning."""
+        reader = _Reader(self.dataset, self.rows, None)  # type: ignore[arg-type]
+        read = [reader[(0, i, None)] for i in index.tolist()]
+        self._skip([x for _, x, y in read if y is None], "left out")
+        kept = [x for _, x, y in read if y is not None]
+        return torch.stack(kept) if kept else torch.empty(0, *self.sample_shape)
+
+    def iter_batches(self, batch_size: int = 256) -> Iterator[tuple[Tensor, Tensor]]:
+        """Batches ``(B, *)`` in row order, read without augmentation by the workers, each with
+        the indices ``(B,)`` of its rows; an unreadable sample is left out of its batch, named
+        in a warning and added to :attr:`skipped`."""
+        assert self.rows is not None
+        n = len(self)
+        keys = [
+            [(k - i, k, None) for k in range(i, min(i + batch_size, n))]
+            for i in range(0, n, batch_size)
+        ]
+        for (x, _, positions, skipped), batch_keys in zip(
+            self._loader(keys, train=False), keys, strict=True
+        ):
+            self._skip(skipped, "left out")
+            if len(positions):
+                yield x, positions.long() + batch_keys[0][1]
+
+    def _skip(self, messages: list[str], what: str) -> None:
+        for message in messages:
+            warnings.warn(f"{message}: {what}", stacklevel=3)
+        self.skipped.extend(messages)
+
+    def stream(
+        self,
+        batch_size: int,
+        seed: int,
+        index: int,
+        rank: int = 0,
+        world_size: int = 1,
+        memory_format: torch.memory_format = torch.contiguous_format,
+        device: torch.device | str = "cpu",
+    ) -> LoaderStream:
+        """Infinite training batches of this domain (see
+        :class:`~unshift.data.sampling.LoaderStream`)."""
+        return LoaderStream(self, batch_size, seed, index, rank, world_size, memory_format, device)
