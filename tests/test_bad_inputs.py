@@ -21,9 +21,12 @@ from unshift.cli import EXIT_BAD_INPUT, main
 from unshift.errors import DataError, RunDirError
 
 from .conftest import CONFIGS
+from .test_streaming import make_folder
 
 DANN = str(CONFIGS / "moons" / "dann.yaml")
 FEATURES = str(CONFIGS / "features_dann.yaml")
+IMAGES = str(Path(__file__).resolve().parent / "image_folder_dann.yaml")
+RESNET = str(Path(__file__).resolve().parent / "image_folder_resnet.yaml")
 SHORT = ["--set", "trainer.steps=40", "--set", "trainer.snapshot_every=20"]
 ROOT_USER = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -71,6 +74,58 @@ def features(tmp: Path, *extra: str, source: str = "s.csv", target: str = "t.csv
         "trainer.steps=5",
         *extra,
     ]
+
+
+def images(tmp: Path, *extra: str, source: Path | None = None, config: str = IMAGES) -> list[str]:
+    """``train`` on small image folders under ``tmp`` (made once) with ``extra`` options."""
+    if not (tmp / "src").exists():
+        make_folder(tmp / "src", n=4)
+        make_folder(tmp / "tgt", n=4, shift=60)
+    return [
+        "train",
+        config,
+        "--run-dir",
+        str(tmp / "image_run"),
+        "--set",
+        f"data.source={source or tmp / 'src'}",
+        "--set",
+        f"data.target={tmp / 'tgt'}",
+        "--set",
+        "trainer.steps=3",
+        *extra,
+    ]
+
+
+def empty_class_folder(tmp: Path) -> Path:
+    make_folder(tmp / "with_empty", n=2)
+    (tmp / "with_empty" / "c").mkdir()
+    return tmp / "with_empty"
+
+
+def flat_folder(tmp: Path) -> Path:
+    make_folder(tmp / "flat_parent", n=2)
+    return tmp / "flat_parent" / "a"
+
+
+def bare_folder(tmp: Path) -> Path:
+    (tmp / "bare").mkdir()
+    return write(tmp / "bare" / "README", "no images here").parent
+
+
+def list_file(tmp: Path, lines: str) -> Path:
+    make_folder(tmp / "listed", n=2)
+    return write(tmp / "listed" / "list.txt", lines)
+
+
+def other_classes(tmp: Path) -> Path:
+    return make_folder(tmp / "other_classes", classes=("a", "zebra"), n=2)
+
+
+def resnet34_weights(tmp: Path) -> Path:
+    from torchvision.models import resnet18
+
+    torch.save(resnet18().state_dict(), tmp / "resnet18.pth")
+    return tmp / "resnet18.pth"
 
 
 def write(path: Path, content: bytes | str) -> Path:
@@ -279,6 +334,67 @@ CASES = {
         lambda f, t: ["train", DANN, "--set", "data.noise=-1"],
         "'data.noise'",
     ),
+    # image folders, backbones and plugins
+    "an empty class folder in the source": (
+        lambda f, t: images(t, source=empty_class_folder(t)),
+        "with_empty/c of the source holds no images; remove it or add images",
+    ),
+    "a source folder without class folders": (
+        lambda f, t: images(t, source=flat_folder(t)),
+        "has no class sub-directories: source images need labels",
+    ),
+    "a source folder that does not exist": (
+        lambda f, t: images(t, source=t / "nothing_here"),
+        "nothing_here does not exist",
+    ),
+    "a target folder with no images": (
+        lambda f, t: images(t, "--set", f"data.target={bare_folder(t)}"),
+        "bare holds no images (it holds 1 other files, e.g. README)",
+    ),
+    "a list file naming a missing file": (
+        lambda f, t: images(t, source=list_file(t, "a/000.png a\na/404.png b\n")),
+        "list.txt:2: ",
+    ),
+    "a list file with a label the source lacks": (
+        lambda f, t: images(t, "--set", f"data.target_test={list_file(t, 'a/000.png zebra')}"),
+        "list.txt:1: label 'zebra' is not a class of the source",
+    ),
+    "target-test classes the source lacks": (
+        lambda f, t: images(t, "--set", f"data.target_test={other_classes(t)}"),
+        "has classes the source lacks: zebra",
+    ),
+    "more workers than the machine has": (
+        lambda f, t: images(t, "--set", "data.num_workers=4096"),
+        "'data.num_workers': is 4096, but this machine has",
+    ),
+    "an unknown augmentation": (
+        lambda f, t: images(t, "--set", "data.train_augment=[mixup]"),
+        "'data.train_augment': unknown ['mixup']",
+    ),
+    "weights that do not fit the architecture": (
+        lambda f, t: images(
+            t,
+            "--set",
+            "model.arch=resnet34",
+            "--set",
+            f"model.weights={resnet34_weights(t)}",
+            config=RESNET,
+        ),
+        "resnet18.pth does not fit arch 'resnet34'",
+    ),
+    "a weights file that does not exist": (
+        lambda f, t: images(t, "--set", f"model.weights={t / 'nope.pth'}", config=RESNET),
+        "nope.pth does not exist",
+    ),
+    "a plugin that fails to import": (
+        lambda f, t: [
+            "train",
+            DANN,
+            "--plugin",
+            str(write(t / "bad_plugin.py", "import not_a_module_xyz\n")),
+        ],
+        "bad_plugin.py failed to import (ModuleNotFoundError: No module named 'not_a_module_xyz')",
+    ),
 }
 
 
@@ -355,6 +471,28 @@ def test_any_damaged_checkpoint_or_snapshot_is_a_run_dir_error(finished, tmp_pat
 
 def test_at_least_forty_cases():
     assert len(CASES) >= 40
+
+
+def test_corrupt_images_are_skipped_named_and_counted_and_other_files_ignored(tmp_path, capsys):
+    args = images(tmp_path, "--set", "data.num_workers=0", "--set", "trainer.log_every=1")
+    good = tmp_path / "src" / "a" / "001.png"
+    write(tmp_path / "src" / "a" / "000.png", good.read_bytes()[:60])  # truncated
+    write(tmp_path / "src" / "b" / "000.png", b"not an image at all")  # corrupt
+    write(tmp_path / "src" / "b" / "notes.txt", "a non-image file in a class folder")
+    before = digest(tmp_path)
+    with pytest.warns(UserWarning) as caught:
+        assert main(args) == 0
+    said = [str(w.message) for w in caught]
+    assert any("ignored 1 files that are not images" in m and "notes.txt" in m for m in said)
+    for name in ("a/000.png", "b/000.png"):
+        assert any(f"cannot read image {tmp_path / 'src' / name}" in m and "skipped in training"
+                   in m for m in said), said  # fmt: skip
+    records = [json.loads(x) for x in (tmp_path / "image_run" / "metrics.jsonl").open()]
+    assert max(r.get("skipped_samples", 0) for r in records) >= 2
+    final = json.loads((tmp_path / "image_run" / "final.json").read_text())
+    assert final["source_unreadable"] == 2  # evaluated on the source training set: left out
+    after = digest(tmp_path)
+    assert {k: v for k, v in after.items() if not k.startswith("image_run")} == before
 
 
 def test_overwrite_moves_the_old_run_aside_and_a_failing_overwrite_keeps_it(

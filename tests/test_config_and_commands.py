@@ -212,6 +212,7 @@ NEEDS = {
     "digits": ["data.root=/data"],
     "captcha": ["data.fonts=/fonts"],
     "features": ["data.source=s.svmlight", "data.target=t.svmlight"],
+    "images": ["data.source=photos", "data.target=sketches"],
 }
 
 

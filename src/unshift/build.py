@@ -65,7 +65,8 @@ def build_method(cfg: RunConfig, data: TaskData) -> Method:
                 f"bad value for config key 'method.{err.key}': {err.message}"
             ) from None
     try:
-        check_lr_scale(cfg.optim.lr_scale, list(method.param_groups()), cfg.method.name)
+        names = [*method.param_groups(), *method.lr_parts()]
+        check_lr_scale(cfg.optim.lr_scale, names, cfg.method.name)
     except ValueError as err:
         raise ConfigError(f"bad value for config key 'optim.lr_scale': {err}") from None
     return method

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from unshift.registry import require
 from unshift.schedules import Constant, DannLR, Schedule
@@ -32,7 +32,8 @@ class OptimizerSpec:
     annealing), ``"constant"`` keeps ``lr``. ``betas`` apply to Adam, ``momentum`` to SGD.
     ``lr_scale`` multiplies the learning rate of the named optimisers (keys of
     :meth:`Method.param_groups`, e.g. ``{"target": 0.1}`` for ADDA's target encoder; ``main``
-    for a method with one); the others get ``lr``.
+    for a method with one) and of the named parts of the networks (:meth:`Method.lr_parts`,
+    e.g. ``{"backbone": 0.1}`` to fine-tune a pretrained backbone); the others get ``lr``.
     """
 
     name: str = "sgd"
@@ -68,8 +69,8 @@ class OptimizerSpec:
             f"must be one of {list(LR_SCHEDULES)}; got {self.lr_schedule!r}",
         )
 
-    def build(self, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
-        """The optimiser over ``params`` at the base learning rate."""
+    def build(self, params: list[torch.nn.Parameter] | list[dict]) -> torch.optim.Optimizer:
+        """The optimiser over ``params`` (or parameter groups) at the base learning rate."""
         import torch
 
         if self.name == "sgd":
@@ -138,3 +139,15 @@ def check_lr_scale(lr_scale: dict[str, float], names: list[str], owner: str) -> 
         raise ValueError(
             f"lr_scale names optimisers {unknown} that {owner} does not have; it has {names}"
         )
+
+
+def split_parts(
+    params: list[torch.nn.Parameter], parts: dict[str, list[torch.nn.Parameter]]
+) -> list[dict[str, Any]]:
+    """An optimiser's parameter groups: one per learning-rate part (``part``: its name, or
+    ``""`` for the parameters of no part), in the order of ``params``."""
+    part_of = {id(p): name for name, ps in parts.items() for p in ps}
+    groups: dict[str, list[torch.nn.Parameter]] = {}
+    for p in params:
+        groups.setdefault(part_of.get(id(p), ""), []).append(p)
+    return [{"params": ps, "part": name} for name, ps in groups.items()]

@@ -26,7 +26,7 @@ from unshift.eval.metrics import evaluate
 from unshift.log_keys import DOMAIN_ACC, LR, SECONDS, SKIPPED, STEP
 from unshift.methods.base import Method
 from unshift.runs import TRAINED, RunDir, write_json
-from unshift.specs import OptimizerSpec, TrainerSpec, check_lr_scale
+from unshift.specs import OptimizerSpec, TrainerSpec, check_lr_scale, split_parts
 from unshift.watchdog import DiscriminatorWatch
 
 
@@ -171,8 +171,9 @@ class Trainer:
             method.to(memory_format=torch.channels_last)
         groups = method.param_groups()
         names = list(groups)
-        check_lr_scale(self.optimizer.lr_scale, names, type(method).__name__)
-        optimizers = [self.optimizer.build(groups[n]) for n in names]
+        parts = method.lr_parts()
+        check_lr_scale(self.optimizer.lr_scale, [*names, *parts], type(method).__name__)
+        optimizers = [self.optimizer.build(split_parts(groups[n], parts)) for n in names]
         if self.spec.compile:
             method.compile()
         model, *optimizers = fabric.setup(method, *optimizers)
@@ -227,7 +228,10 @@ class Trainer:
                 stepped = [opt[name] for name in phase.optimizers]
                 for name, optimizer in zip(phase.optimizers, stepped, strict=True):
                     for group in optimizer.param_groups:
-                        group["lr"] = lr * self.optimizer.lr_scale.get(name, 1.0)
+                        scale = self.optimizer.lr_scale.get(name, 1.0)
+                        group["lr"] = (
+                            lr * scale * self.optimizer.lr_scale.get(group.get("part", ""), 1.0)
+                        )
                     optimizer.zero_grad(set_to_none=True)
                 if phase.new_batch or batch is None:
                     batch = stream.next()

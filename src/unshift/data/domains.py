@@ -188,7 +188,8 @@ class TaskData:
     @classmethod
     def placeholder(cls, info: dict) -> TaskData:
         """A task of one all-zero sample per domain with the sizes of :meth:`shape_info`: enough
-        to build a network whose weights are then loaded, without reading any data."""
+        to build a network whose weights are then loaded, without reading any data
+        (``meta["placeholder"]`` tells network builders not to load pretrained weights)."""
         shape, classes = tuple(info["input_shape"]), info["num_classes"]
         labels = torch.zeros(
             (1,) if isinstance(classes, int) else (1, len(classes)), dtype=torch.long
@@ -201,6 +202,7 @@ class TaskData:
             [domain(f"source {i}") for i in range(info["num_sources"])],
             [domain(f"target {i}") for i in range(info["num_targets"])],
             classes if isinstance(classes, int) else tuple(classes),
+            meta={"placeholder": True},
             channel_norm=info["channel_norm"],
         )
 
@@ -225,23 +227,32 @@ def standardize(data: TaskData) -> TaskData:
     )
 
 
+STREAMED_STATS_IMAGES = 2000
+"""Images per streamed domain that per-channel statistics read (the first ones)."""
+
+
 def channel_stats(data: TaskData, per_domain: int = 10000) -> tuple[list[float], list[float]]:
     """Per-channel mean and deviation of images ``(N, C, H, W)`` in ``[0, 1]`` pixel units:
     ``data.norm_stats`` where the task fixes them, else those of the training images of every
-    domain (the first ``per_domain`` of each, or for a streamed domain the first
-    ``per_domain // 20``; no labels)."""
+    domain (no labels): the first ``per_domain`` of an in-memory domain, the first
+    ``min(per_domain, STREAMED_STATS_IMAGES)`` of a streamed one (read batch by batch)."""
     if data.norm_stats is not None:
         return list(data.norm_stats[0]), list(data.norm_stats[1])
-    parts = []
-    for d in data.sources + data.targets:
-        if isinstance(d, Domain):
-            parts.append(as_float(d.x[:per_domain]))
-        else:
-            first = d.subset(torch.arange(min(len(d), max(1, per_domain // 20))))
-            parts.extend(x for x, _ in first.iter_batches())
-    pixels = torch.cat(parts)
-    mean, std = pixels.mean((0, 2, 3)), pixels.std((0, 2, 3)).clamp(min=1e-6)
-    return mean.tolist(), std.tolist()
+    domains = data.sources + data.targets
+    if all(isinstance(d, Domain) for d in domains):
+        pixels = torch.cat([as_float(d.x[:per_domain]) for d in domains])  # type: ignore[union-attr]
+        mean, std = pixels.mean((0, 2, 3)), pixels.std((0, 2, 3)).clamp(min=1e-6)
+        return mean.tolist(), std.tolist()
+    total = squares = count = 0
+    for d in domains:
+        first = d.subset(torch.arange(min(len(d), per_domain, STREAMED_STATS_IMAGES)))
+        for x, _ in first.iter_batches(256):
+            x = x.double().transpose(0, 1).flatten(1)
+            total, squares = total + x.sum(1), squares + (x * x).sum(1)
+            count += x.shape[1]
+    mean = total / count
+    var = (squares - count * mean * mean) / max(count - 1, 1)
+    return mean.tolist(), var.clamp(min=0).sqrt().clamp(min=1e-6).tolist()
 
 
 @dataclass

@@ -108,7 +108,7 @@ def scan_folder(path: Path, role: str, classes: list[str] | None) -> Split:
 def _kinds(files: list[Path]) -> str:
     if not files:
         return "it is empty"
-    return f"{len(files)} other files, e.g. {files[0].name}"
+    return f"it holds {len(files)} other files, e.g. {files[0].name}"
 
 
 def scan_list(

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from unshift.data.domains import TaskData
 from unshift.errors import ConfigError, DataError
 from unshift.log_keys import LABEL_LOSS, TARGET_ENTROPY
-from unshift.models.networks import Networks
+from unshift.models.networks import LR_PART, Networks
 from unshift.nn.discriminator import DomainDiscriminator, check_discriminator
 from unshift.nn.heads import Logits, label_loss, prediction_entropy
 from unshift.registry import FieldError, SectionConfig, require
@@ -204,6 +204,15 @@ class Method(nn.Module):
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
         """Parameters per optimiser; one group ``"main"`` unless a method alternates."""
         return {"main": list(self.parameters())}
+
+    def lr_parts(self) -> dict[str, list[nn.Parameter]]:
+        """Parameters of the modules marked with a learning-rate part
+        (:func:`~unshift.models.networks.mark_part`), by part; ``{}`` for most networks."""
+        parts: dict[str, list[nn.Parameter]] = {}
+        for module in self.modules():
+            if part := getattr(module, LR_PART, None):
+                parts.setdefault(part, []).extend(module.parameters())
+        return parts
 
     def phases(self, step: int) -> list[Phase]:
         """The phases of training step ``step`` (0-based), in order."""

@@ -8,6 +8,16 @@ from torch import nn
 
 from unshift.models.inputs import ChannelStandardize
 
+LR_PART = "lr_part"
+"""Attribute naming the learning-rate part of a module (see :func:`mark_part`)."""
+
+
+def mark_part(module: nn.Module, part: str) -> nn.Module:
+    """Mark ``module``'s parameters as the learning-rate part ``part``: a key that
+    ``optim.lr_scale`` may name beside the method's optimisers (e.g. ``backbone``)."""
+    setattr(module, LR_PART, part)
+    return module
+
 
 @dataclass
 class Networks:
