@@ -92,6 +92,11 @@ def main(out: Path) -> None:
         },
         out / f"rank{rank}.pt",
     )
+    # An orderly end of the process group: without it, torch 2.14's gloo threads can still be
+    # running when the interpreter exits, which aborts the process ("terminate called without
+    # an active exception", exit -6) now and then.
+    fabric.barrier()
+    torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":

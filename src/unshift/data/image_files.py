@@ -19,6 +19,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
@@ -183,46 +184,69 @@ def scan_split(
     return split, classes
 
 
-def decode(path: Path, channels: int) -> Tensor:
-    """The image at ``path`` as ``uint8`` ``(channels, H, W)`` (grey, colour or with alpha:
-    all converted); an unreadable file raises :class:`UnreadableSample` naming it."""
+def decode(path: str | Path, channels: int) -> Tensor:
+    """The image at ``path`` as ``uint8`` ``(channels, H, W)``, read by Pillow: grey, colour,
+    palette or with alpha, all converted as Pillow converts them (alpha dropped, colour to grey
+    by ITU-R 601 luma); an unreadable file raises :class:`UnreadableSample` naming it."""
     from PIL import Image, UnidentifiedImageError
 
+    mode = "L" if channels == 1 else "RGB"
     try:
         with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB")
+            pixels = np.asarray(image if image.mode == mode else image.convert(mode))
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as err:
         raise UnreadableSample(f"cannot read image {path} ({err})") from None
-    pixels = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-    return pixels.view(image.height, image.width, channels).permute(2, 0, 1).contiguous()
+    x = torch.from_numpy(pixels.copy())  # a writable copy: Pillow's array is read-only
+    return x.unsqueeze(0) if channels == 1 else x.permute(2, 0, 1)
+
+
+class ImageTransform:
+    """``uint8`` images ``(C, H, W)`` → ``(C, S, S)`` with ``S = image_size``. Evaluation:
+    resized to ``S×S`` (``resize`` None; an image of that size is left as it is) or the shorter
+    side to ``resize`` then a centre crop. Training adds ``augment`` in order:
+    ``random_resized_crop`` (in place of resize and crop), ``random_crop`` (in place of the
+    centre crop; padded by ``S/8`` without ``resize``), ``hflip``, ``color_jitter`` (0.4
+    brightness, contrast, saturation). Random steps are torchvision's transforms v2, drawing
+    from torch's random state."""
+
+    def __init__(self, image_size: int, resize: int | None, augment: list[str]) -> None:
+        from torchvision.transforms import v2
+
+        self.size, self.resize = image_size, resize
+        self.crop = (
+            None
+            if "random_resized_crop" not in augment
+            else v2.RandomResizedCrop(image_size, antialias=True)
+        )
+        steps: list = []
+        if self.crop is None and "random_crop" in augment:
+            padding = image_size // 8 if resize is None else 0
+            steps.append(v2.RandomCrop(image_size, padding=padding))
+        if "hflip" in augment:
+            steps.append(v2.RandomHorizontalFlip())
+        if "color_jitter" in augment:
+            steps.append(v2.ColorJitter(0.4, 0.4, 0.4))
+        self.random = v2.Compose(steps) if steps else None
+        self.centre = self.crop is None and "random_crop" not in augment
+
+    def __call__(self, image: Tensor) -> Tensor:
+        from torchvision.transforms.v2 import functional as F
+
+        if self.crop is not None:
+            image = self.crop(image)
+        elif self.resize is None:
+            if tuple(image.shape[1:]) != (self.size, self.size):
+                image = F.resize(image, [self.size, self.size], antialias=True)
+        else:
+            image = F.resize(image, [self.resize], antialias=True)
+            if self.centre:
+                image = F.center_crop(image, [self.size, self.size])
+        return image if self.random is None else self.random(image)
 
 
 def transforms(image_size: int, resize: int | None, augment: list[str], train: bool):
-    """The torchvision v2 pipeline on ``uint8`` images ``(C, H, W)`` → ``(C, S, S)`` with
-    ``S = image_size``. Evaluation: resize to ``S×S`` (``resize`` None) or the shorter side to
-    ``resize`` then a centre crop. Training adds ``augment`` in order: ``random_resized_crop``
-    (in place of resize and crop), ``random_crop`` (in place of the centre crop; padded by
-    ``S/8`` without ``resize``), ``hflip``, ``color_jitter`` (0.4 brightness, contrast,
-    saturation)."""
-    from torchvision.transforms import v2
-
-    augment = list(augment) if train else []
-    steps: list = []
-    if "random_resized_crop" in augment:
-        steps.append(v2.RandomResizedCrop(image_size, antialias=True))
-    elif resize is None:
-        steps.append(v2.Resize((image_size, image_size), antialias=True))
-        if "random_crop" in augment:
-            steps.append(v2.RandomCrop(image_size, padding=image_size // 8))
-    else:
-        steps.append(v2.Resize(resize, antialias=True))
-        crop = v2.RandomCrop if "random_crop" in augment else v2.CenterCrop
-        steps.append(crop(image_size))
-    if "hflip" in augment:
-        steps.append(v2.RandomHorizontalFlip())
-    if "color_jitter" in augment:
-        steps.append(v2.ColorJitter(0.4, 0.4, 0.4))
-    return v2.Compose(steps)
+    """The :class:`ImageTransform` of training (with ``augment``) or of evaluation."""
+    return ImageTransform(image_size, resize, list(augment) if train else [])
 
 
 class ImageFiles(Dataset):
@@ -230,10 +254,13 @@ class ImageFiles(Dataset):
     ``transform`` (``uint8`` ``(C, S, S)``)."""
 
     def __init__(self, files: list[Path], channels: int, transform) -> None:
-        self.files, self.channels, self.transform = files, channels, transform
+        # One numpy array of paths, not a list of objects: reader processes forked from this one
+        # then share its pages instead of copying each object they touch.
+        self.files = np.array([str(f) for f in files])
+        self.channels, self.transform = channels, transform
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, i: int) -> Tensor:
-        return self.transform(decode(self.files[i], self.channels))
+        return self.transform(decode(str(self.files[i]), self.channels))

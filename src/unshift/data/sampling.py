@@ -138,8 +138,9 @@ class LoaderStream:
         """The reader keys ``(position, row, sample seed)`` of batch ``b``."""
         epoch, offset = divmod(b, self.per_epoch)
         order = self._rows(epoch)[offset * self.batch_size : (offset + 1) * self.batch_size]
-        seeds = (self.seed, self.rank, self.index, b)
-        return [(k, i, sample_seed(*seeds, k)) for k, i in enumerate(order.tolist())]
+        seeds = np.random.SeedSequence([self.seed, self.rank, self.index, b])
+        states = (seeds.generate_state(len(order), np.uint64) >> 1).tolist()
+        return [(k, i, s) for k, (i, s) in enumerate(zip(order.tolist(), states, strict=True))]
 
     def batch(self, b: int) -> tuple[Tensor, Tensor | None]:
         """Batch ``b`` (0-based): ``x`` ``(B, *)`` on the device and labels ``(B,)`` (``None``

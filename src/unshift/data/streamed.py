@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, get_worker_info
 
 from unshift.data.domains import as_float
 from unshift.data.sampling import LoaderStream
@@ -67,23 +67,25 @@ def check_workers(num_workers: int) -> None:
 
 
 def sample_tensor(item: Any) -> Tensor:
-    """A dataset item's sample as a float tensor: the first element of a ``(sample, label)``
-    pair; a PIL image becomes ``(C, H, W)``; ``uint8`` pixels are scaled to ``[0, 1]``."""
+    """A dataset item's sample as a tensor: the first element of a ``(sample, label)`` pair; a
+    PIL image becomes ``uint8`` ``(C, H, W)`` (pixels become floats in ``[0, 1]`` per batch)."""
     x = item[0] if isinstance(item, tuple | list) else item
     if not isinstance(x, Tensor) and hasattr(x, "mode") and hasattr(x, "size"):  # PIL
         array = torch.from_numpy(np.array(x, copy=True))
         x = array.unsqueeze(0) if array.ndim == 2 else array.permute(2, 0, 1)
-    return as_float(torch.as_tensor(x))
+    return torch.as_tensor(x)
 
 
 class _Reader(Dataset):
     """Item ``(position, i, seed)`` → ``(position, sample, label)`` for row ``i`` of a domain
     (dataset row ``rows[i]``), or ``(position, message, None)`` for an unreadable sample.
-    ``seed`` (if not None) seeds torch around the read, so that random transforms are
-    reproducible in any process."""
+    ``seed`` (if not None) seeds torch's CPU generator for the read, so that random transforms
+    are reproducible in any process (the training process's own state is restored)."""
 
     def __init__(self, dataset: Dataset, rows: Tensor, labels: Tensor | None) -> None:
-        self.dataset, self.rows, self.labels = dataset, rows, labels
+        # numpy arrays: cheap to index per sample, and shared by forked reader processes
+        self.dataset, self.rows = dataset, rows.numpy()
+        self.labels = None if labels is None else labels.numpy()
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -96,14 +98,23 @@ class _Reader(Dataset):
         try:
             if seed is None:
                 x = self._read(i)
-            else:
-                with torch.random.fork_rng(devices=[]):
-                    torch.manual_seed(seed)
+            elif get_worker_info() is not None:  # a reader process: its random state is its own
+                torch.default_generator.manual_seed(seed)
+                x = self._read(i)
+            else:  # the training process: leave its random state as it was
+                state = torch.default_generator.get_state()
+                torch.default_generator.manual_seed(seed)
+                try:
                     x = self._read(i)
+                finally:
+                    torch.default_generator.set_state(state)
         except UnreadableSample as err:
             return position, str(err), None
         y = -1 if self.labels is None else self.labels[i]
         return position, x, y
+
+    def __getitems__(self, keys: list) -> list[tuple[int, Any, Any]]:
+        return [self[key] for key in keys]
 
 
 def _collate(items: list[tuple[int, Any, Any]]) -> tuple[Tensor, Tensor, Tensor, list[str]]:
@@ -113,8 +124,8 @@ def _collate(items: list[tuple[int, Any, Any]]) -> tuple[Tensor, Tensor, Tensor,
     if not kept:
         return torch.empty(0), torch.empty(0, dtype=torch.long), torch.empty(0), skipped
     positions = torch.tensor([p for p, _, _ in kept])
-    x = torch.stack([x for _, x, _ in kept])
-    y = torch.stack([torch.as_tensor(y) for _, _, y in kept])
+    x = as_float(torch.stack([x for _, x, _ in kept]))
+    y = torch.as_tensor(np.stack([y for _, _, y in kept]))
     return x, y, positions, skipped
 
 
@@ -200,7 +211,7 @@ class StreamedDomain:
         read = [reader[(0, i, None)] for i in index.tolist()]
         self._skip([x for _, x, y in read if y is None], "left out")
         kept = [x for _, x, y in read if y is not None]
-        return torch.stack(kept) if kept else torch.empty(0, *self.sample_shape)
+        return as_float(torch.stack(kept)) if kept else torch.empty(0, *self.sample_shape)
 
     def iter_batches(self, batch_size: int = 256) -> Iterator[tuple[Tensor, Tensor]]:
         """Batches ``(B, *)`` in row order, read without augmentation by the workers, each with

@@ -1,0 +1,224 @@
+"""Streaming image domains: memory, speed and decoding, measured.
+
+- memory: peak RSS of a 300-step DANN run (``data.name: image_folder``, 2 workers) on folders
+  of 10 000 and of 100 000 generated 64×64 PNG images (2 classes; the target is the same
+  folder), each run in a fresh process; the training process's peak resident set (``VmHWM``)
+  and the peak proportional set size of it and its reader processes together (PSS, shared pages
+  split among the processes that share them; sampled every 50 ms). Goal: the two sizes differ
+  by < 150 MB.
+- speed: DANN steps/s on MNIST → USPS from PNG folders (``unshift data export-folders``) with
+  2 workers against the same task in memory, same network (the DANN paper's MNIST network, 28×28
+  grey) and settings, interleaved over ``--rounds`` rounds. Goal: streaming ≥ 0.7× in memory.
+- decoding: 224×224 JPEGs decoded (and converted to tensors) per second by one process, i.e.
+  per worker.
+
+Writes ``benchmarks/results/streaming.{md,json}``. Run::
+
+    python benchmarks/streaming.py --data-dir ../shared/data --work /tmp/unshift-streaming
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from common import write_results  # benchmarks/ is on sys.path when run as a script
+
+SIZES = (10_000, 100_000)
+MEMORY_STEPS = 300
+
+
+def _write_images(args: tuple[Path, int, int, int, str]) -> None:
+    from PIL import Image
+
+    folder, start, stop, size, suffix = args
+    rng = np.random.default_rng(start)
+    ramp = np.linspace(0, 120, size, dtype=np.float32)
+    for i in range(start, stop):
+        c = i % 2
+        base = ramp[None, :, None] if c else ramp[:, None, None]
+        noise = rng.integers(0, 40, (size, size, 3))
+        pixels = np.clip(base + noise + 40 * (i % 3), 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"c{c}" / f"{i:06d}{suffix}", quality=90)
+
+
+def generate(folder: Path, n: int, size: int = 64, suffix: str = ".png") -> Path:
+    """``folder/c0``, ``folder/c1``: ``n`` images of ``size``² (written once, reused)."""
+    done = folder / ".complete"
+    if done.exists():
+        return folder
+    for c in ("c0", "c1"):
+        (folder / c).mkdir(parents=True, exist_ok=True)
+    chunks = [(folder, i, min(i + 2000, n), size, suffix) for i in range(0, n, 2000)]
+    with ProcessPoolExecutor(os.cpu_count()) as pool:
+        list(pool.map(_write_images, chunks))
+    done.write_text(str(n))
+    return folder
+
+
+def _tree_pss(pid: int) -> int:
+    """Proportional set size (bytes) of ``pid`` and its descendants: each page shared by
+    ``k`` of them counts ``1/k`` (reader processes share the training process's pages)."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            total += int(rollup.split("\nPss:")[1].split()[0]) * 1024
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError):
+            continue
+    return total
+
+
+def memory_run(folder: Path, test: Path, work: Path) -> dict:
+    """Peak memory of one 300-step training process on ``folder``."""
+    run = work / f"run_{folder.name}"
+    cmd = [
+        sys.executable, "-m", "unshift", "train", str(Path(__file__).parent / "streaming.yaml"),
+        "--run-dir", str(run), "--overwrite",
+        "--set", f"data.source={folder}", "--set", f"data.target={folder}",
+        "--set", f"data.source_test={test}", "--set", f"data.target_test={test}",
+        "--set", f"trainer.steps={MEMORY_STEPS}",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak_tree = hwm = 0
+    while proc.poll() is None:
+        peak_tree = max(peak_tree, _tree_pss(proc.pid))
+        with contextlib.suppress(OSError, IndexError):
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            hwm = max(hwm, int(status.split("VmHWM:")[1].split()[0]))
+        time.sleep(0.05)
+    if proc.returncode != 0:
+        raise SystemExit(f"training on {folder} failed: {proc.stderr.read()}")
+    final = json.loads((run / "final.json").read_text())
+    return {
+        "images": int((folder / ".complete").read_text()),
+        "peak_rss_mb": hwm / 1024,
+        "peak_tree_pss_mb": peak_tree / 2**20,
+        "wall_s": final["wall_s"],
+    }
+
+
+def speed(data_dir: Path, work: Path, rounds: int, steps: int) -> list[dict]:
+    """DANN steps/s on MNIST → USPS in memory and streamed from PNG folders, interleaved."""
+    from unshift.build import build_data, build_method, build_trainer
+    from unshift.config import load_config
+    from unshift.data.export import export_folders
+
+    folders = {}
+    for name, sub in (("mnist", "mnist"), ("usps", "usps")):
+        out = work / f"{name}_folders"
+        if not (out / ".complete").exists():
+            export_folders(name, data_dir / sub, out)
+            (out / ".complete").write_text("done")
+        folders[name] = out
+    common = ["trainer.batch_size=64", f"trainer.steps={steps}", "trainer.accelerator=cpu"]
+    common += ["trainer.log_every=0", "trainer.checkpoint_every=0", "trainer.progress_bar=false"]
+    memory = load_config("digits/mnist_usps_dann", [f"data.root={data_dir}", *common])
+    streamed = load_config(
+        Path(__file__).parent / "streaming.yaml",
+        [
+            f"data.source={folders['mnist']}/train", f"data.target={folders['usps']}/train",
+            "data.channels=1", "data.image_size=28",
+            "data.num_workers=2", *common,
+        ],
+    )  # fmt: skip
+    records = []
+    for r in range(rounds):
+        for label, cfg in (("in memory", memory), ("streamed, 2 workers", streamed)):
+            data = build_data(cfg)
+            method = build_method(cfg, data)
+            final = build_trainer(cfg, None).fit(method, data)
+            records.append({"round": r, "path": label, "steps_per_s": steps / final["wall_s"]})
+            print(records[-1], flush=True)
+    return records
+
+
+def decode_rate(work: Path, n: int = 400) -> dict:
+    """224×224 JPEGs decoded to tensors per second in one process."""
+    from unshift.data.image_files import ImageFiles, transforms
+
+    folder = generate(work / "jpeg224", n, size=224, suffix=".jpg")
+    files = sorted(folder.glob("c*/*.jpg"))
+    images = ImageFiles(files, 3, transforms(224, None, [], train=False))
+    images[0]
+    start = time.perf_counter()
+    for i in range(len(images)):
+        images[i]
+    seconds = time.perf_counter() - start
+    return {"images": len(files), "images_per_s": len(files) / seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, required=True, help="holds mnist/ and usps/")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/unshift-streaming"))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=300)
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    test = generate(args.work / "test_1000", 1000)
+    memory = [memory_run(generate(args.work / f"png_{n}", n), test, args.work) for n in SIZES]
+    for m in memory:
+        print(m, flush=True)
+    rates = speed(args.data_dir, args.work, args.rounds, args.steps)
+    decoding = decode_rate(args.work)
+
+    def median(path: str) -> float:
+        return statistics.median(r["steps_per_s"] for r in rates if r["path"] == path)
+
+    ratio = median("streamed, 2 workers") / median("in memory")
+    growth = memory[1]["peak_tree_pss_mb"] - memory[0]["peak_tree_pss_mb"]
+    table = "\n".join(
+        [
+            "## Memory: 300-step DANN run, 64×64 PNG folders, 2 workers",
+            "",
+            "| images | peak RSS, training process (MB) | peak PSS, with its workers (MB) |",
+            "|---|---|---|",
+            *(
+                f"| {m['images']:,} | {m['peak_rss_mb']:.0f} | {m['peak_tree_pss_mb']:.0f} |"
+                for m in memory
+            ),
+            "",
+            f"10× the images: {growth:+.0f} MB with the workers "
+            f"({memory[1]['peak_rss_mb'] - memory[0]['peak_rss_mb']:+.0f} MB for the training "
+            "process alone); goal < 150 MB.",
+            "",
+            f"## Speed: DANN on MNIST → USPS, {args.steps} steps, batch 64 + 64, medians of "
+            f"{args.rounds} interleaved rounds",
+            "",
+            "| data path | steps/s |",
+            "|---|---|",
+            f"| in memory | {median('in memory'):.1f} |",
+            f"| streamed from PNG folders, 2 workers | {median('streamed, 2 workers'):.1f} |",
+            "",
+            f"Streamed ÷ in memory: **{ratio:.2f}×** (goal ≥ 0.7×).",
+            "",
+            "## Decoding",
+            "",
+            f"224×224 JPEGs (quality 90): {decoding['images_per_s']:.0f} images/s per worker "
+            f"({decoding['images']} images, Pillow, one process).",
+        ]
+    )
+    write_results(
+        "streaming",
+        {"memory": memory, "speed": rates, "ratio": ratio, "decoding": decoding},
+        table,
+    )
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
