@@ -144,12 +144,15 @@ def test_ddp_processes_read_disjoint_shards_of_each_epoch(folders):
     assert len(seen) == len(set(seen)) == 24
 
 
-def test_train_evaluate_and_predict_an_image_folder_run(folders, tmp_path, capsys):
+def test_train_evaluate_select_and_predict_an_image_folder_run(folders, tmp_path, capsys):
     run = tmp_path / "run"
-    assert (
-        main(["train", DANN, "--run-dir", str(run), *config(folders, "--set", "trainer.steps=20")])
-        == 0
-    )
+    steps = ["--set", "trainer.steps=20", "--set", "trainer.snapshot_every=10"]
+    holdout = ["--set", "data.source_val_fraction=0.25"]
+    assert main(["train", DANN, "--run-dir", str(run), *config(folders, *steps, *holdout)]) == 0
+    for validator in ("bnm", "source_val_acc", "dev"):  # streamed target and source validation
+        assert main(["select", str(run), "--validator", validator]) == 0
+        chosen = json.loads((run / "selection.json").read_text())
+        assert chosen["validator"] == validator and chosen["chosen"]["step"] in (10, 20)
     final = json.loads((run / "final.json").read_text())
     assert 0 <= final["target_acc"] <= 1 and final["target_confusion"] != []
     table = (run / "target_test_predictions.csv").read_text().splitlines()
