@@ -3,10 +3,6 @@ same batches as in memory, reproducible augmentation with any number of workers,
 kill -9, and Python datasets as tasks."""
 
 import json
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +13,11 @@ from PIL import Image
 from unshift.cli import main
 from unshift.data import Domain, PairedBatches, StreamedDomain, TaskData, from_datasets
 from unshift.data.image_files import ImageFiles, scan_split, transforms
+from unshift.data.sampling import LoaderStream
 from unshift.errors import DataError
 from unshift.eval.metrics import evaluate
 
-from .test_trainer import metrics_without_timings, without_timings
+from .test_trainer import kill_9_resume_and_compare
 
 
 def make_folder(root: Path, classes=("a", "b"), n=12, size=28, shift=0, seed=0) -> Path:
@@ -124,21 +121,23 @@ def test_augmentation_is_the_same_with_any_number_of_workers_and_after_a_restart
     drawn = []
     for workers in (0, 2):
         streamed, _ = streamed_and_in_memory(folders[0], workers, augment)
-        stream = streamed.stream(6, seed=1, index=0)
+        stream = LoaderStream(streamed, 6, seed=1, index=0)
         drawn.append([stream.batch(b)[0] for b in range(5)])
-        restarted = streamed.stream(6, seed=1, index=0)
+        restarted = LoaderStream(streamed, 6, seed=1, index=0)
         assert torch.equal(restarted.batch(3)[0], drawn[-1][3])  # a resume at batch 3
         stream.close(), restarted.close()
     assert all(torch.equal(x, y) for x, y in zip(*drawn, strict=True))
     plain, _ = streamed_and_in_memory(folders[0], 0)
-    unaugmented = plain.stream(6, seed=1, index=0).batch(0)[0]
+    unaugmented = LoaderStream(plain, 6, seed=1, index=0).batch(0)[0]
     assert not torch.equal(unaugmented, drawn[0][0]), "augmentation changed nothing"
 
 
 def test_ddp_processes_read_disjoint_shards_of_each_epoch(folders):
     streamed, _ = streamed_and_in_memory(folders[0], 0)
     rows = [
-        streamed.stream(4, 0, 0, rank=r, world_size=2).keys(b) for r in (0, 1) for b in (0, 1, 2)
+        LoaderStream(streamed, 4, 0, 0, rank=r, world_size=2).keys(b)
+        for r in (0, 1)
+        for b in (0, 1, 2)
     ]
     seen = [i for keys in rows for _, i, _ in keys]
     assert len(seen) == len(set(seen)) == 24
@@ -232,28 +231,4 @@ def test_bad_image_folders_are_one_line_errors(folders, tmp_path):
 def test_kill_9_then_resume_with_streaming_and_workers_ends_bit_identical(folders, tmp_path):
     args = config(folders, "--set", "trainer.steps=120", "--set", "trainer.checkpoint_every=20")
     args += ["--set", "data.num_workers=2", "--set", "data.train_augment=[hflip,random_crop]"]
-    straight, killed = tmp_path / "straight", tmp_path / "killed"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "unshift", "train", DANN, "--run-dir", str(killed), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    ckpt = killed / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 120
-    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    assert not (killed / "final.json").exists(), "the run must be killed before it ends"
-    resumed = subprocess.run(
-        [sys.executable, "-m", "unshift", "train", "--resume", str(killed)],
-        capture_output=True,
-        text=True,
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    assert main(["train", DANN, "--run-dir", str(straight), *args]) == 0
-    a = json.loads((straight / "final.json").read_text())
-    b = json.loads((killed / "final.json").read_text())
-    assert without_timings(a) == without_timings(b)
-    assert metrics_without_timings(straight) == metrics_without_timings(killed)
+    kill_9_resume_and_compare(DANN, args, tmp_path)

@@ -30,6 +30,38 @@ def metrics_without_timings(run_dir) -> list[dict]:
     return [{k: v for k, v in json.loads(x).items() if k != "seconds"} for x in lines]
 
 
+def kill_9_resume_and_compare(config: str, args: list[str], tmp_path) -> tuple:
+    """Train ``config`` with ``args``, kill -9 it after its first checkpoint, resume it in a new
+    process, train it again uninterrupted, and assert both end with the same final metrics and
+    metrics records; return the two run directories (uninterrupted, killed)."""
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "unshift", "train", config, "--run-dir", str(killed), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    ckpt = killed / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 120
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (killed / "final.json").exists(), "the run must be killed before it ends"
+    resumed = subprocess.run(
+        [sys.executable, "-m", "unshift", "train", "--resume", str(killed)],
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert main(["train", config, "--run-dir", str(straight), *args]) == 0
+    a = json.loads((straight / "final.json").read_text())
+    b = json.loads((killed / "final.json").read_text())
+    assert without_timings(a) == without_timings(b)
+    assert metrics_without_timings(straight) == metrics_without_timings(killed)
+    return straight, killed
+
+
 def test_same_seed_twice_gives_identical_final_metrics(tmp_path):
     finals = []
     for name in ("a", "b"):
@@ -143,32 +175,7 @@ def test_kill_9_then_resume_ends_bit_identical(tmp_path, config, options):
     args += ["--set", "trainer.snapshot_every=250"]
     for option in options:
         args += ["--set", option]
-    straight, killed = tmp_path / "straight", tmp_path / "killed"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "unshift", "train", config, "--run-dir", str(killed), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    ckpt = killed / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 120
-    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    assert not (killed / "final.json").exists(), "the run must be killed before it ends"
-
-    resumed = subprocess.run(
-        [sys.executable, "-m", "unshift", "train", "--resume", str(killed)],
-        capture_output=True,
-        text=True,
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    assert main(["train", config, "--run-dir", str(straight), *args]) == 0
-    a = json.loads((straight / "final.json").read_text())
-    b = json.loads((killed / "final.json").read_text())
-    assert without_timings(a) == without_timings(b)
-    assert metrics_without_timings(straight) == metrics_without_timings(killed)
+    straight, killed = kill_9_resume_and_compare(config, args, tmp_path)
     steps = list(range(250, 1001, 250))
     assert RunDir(straight).snapshot_steps() == RunDir(killed).snapshot_steps() == steps
     for step in steps:

@@ -190,7 +190,7 @@ class PairedBatches:
         streams = [
             DomainStream(d, batch_size, seed, rank, i, memory_format)
             if isinstance(d, Domain)
-            else d.stream(batch_size, seed, i, rank, world_size, memory_format, device)
+            else LoaderStream(d, batch_size, seed, i, rank, world_size, memory_format, device)
             for i, d in enumerate(sources + targets)
         ]
         self.sources, self.targets = streams[: len(sources)], streams[len(sources) :]

@@ -2,7 +2,7 @@
 
 A :class:`StreamedDomain` is the disk-backed twin of the in-memory
 :class:`~unshift.data.domains.Domain`: the same protocol (``len``, ``y``, ``sample_shape``,
-``take``, ``subset``, ``unlabelled``, ``iter_batches``, ``stream``), so that the trainer,
+``take``, ``subset``, ``unlabelled``, ``iter_batches``), so that the trainer,
 evaluation, predictions and validators never ask which kind they hold. Only the labels live in
 memory; samples are decoded per batch and dropped after use.
 
@@ -33,7 +33,6 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, get_worker_info
 
 from unshift.data.domains import as_float
-from unshift.data.sampling import LoaderStream
 from unshift.errors import DataError
 
 
@@ -234,17 +233,3 @@ class StreamedDomain:
         for message in messages:
             warnings.warn(f"{message}: {what}", stacklevel=3)
         self.skipped.extend(messages)
-
-    def stream(
-        self,
-        batch_size: int,
-        seed: int,
-        index: int,
-        rank: int = 0,
-        world_size: int = 1,
-        memory_format: torch.memory_format = torch.contiguous_format,
-        device: torch.device | str = "cpu",
-    ) -> LoaderStream:
-        """Infinite training batches of this domain (see
-        :class:`~unshift.data.sampling.LoaderStream`)."""
-        return LoaderStream(self, batch_size, seed, index, rank, world_size, memory_format, device)
