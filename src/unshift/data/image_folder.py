@@ -24,7 +24,7 @@ from unshift.data.image_files import (
     scan_split,
     transforms,
 )
-from unshift.data.streamed import StreamedDomain, available_cpus, check_workers, default_workers
+from unshift.data.streamed import StreamedDomain, available_cpus, default_workers
 from unshift.errors import DataError, FieldError
 from unshift.registry import DATASETS, PATH, require
 
@@ -92,7 +92,6 @@ def image_folder_task(cfg: ImageFolderConfig, seed: int) -> TaskData:
     files reads no image; a bad split is a :class:`DataError` naming it."""
     assert cfg.source is not None and cfg.target is not None
     workers = default_workers() if cfg.num_workers is None else cfg.num_workers
-    check_workers(workers)
     source_split, classes = scan_split(cfg.source, "source", None, cfg.root)
     if classes is None:
         raise DataError(

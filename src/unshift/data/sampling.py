@@ -214,5 +214,5 @@ class PairedBatches:
     def close(self) -> None:
         """Stop any reader processes of streamed domains."""
         for stream in self.sources + self.targets:
-            if hasattr(stream, "close"):
+            if isinstance(stream, LoaderStream):
                 stream.close()

@@ -55,16 +55,6 @@ def default_workers() -> int:
     return min(8, max(1, available_cpus() - 1))
 
 
-def check_workers(num_workers: int) -> None:
-    """A :class:`DataError` unless ``0 <= num_workers <=`` the CPUs of this machine."""
-    cpus = available_cpus()
-    if not 0 <= num_workers <= cpus:
-        raise DataError(
-            f"data.num_workers={num_workers}, but this machine has {cpus} CPUs; give 0 (read in "
-            f"the training process) to {cpus}, or leave it unset for {default_workers()}"
-        )
-
-
 def sample_tensor(item: Any) -> Tensor:
     """A dataset item's sample as a tensor: the first element of a ``(sample, label)`` pair; a
     PIL image becomes ``uint8`` ``(C, H, W)`` (pixels become floats in ``[0, 1]`` per batch)."""
