@@ -14,6 +14,7 @@ from unshift.cli import main
 from unshift.data import Domain, PairedBatches, StreamedDomain, TaskData, from_datasets
 from unshift.data.image_files import ImageFiles, scan_split, transforms
 from unshift.data.sampling import LoaderStream
+from unshift.data.streamed import batch_tensor
 from unshift.errors import DataError
 from unshift.eval.metrics import evaluate
 
@@ -114,6 +115,15 @@ def test_a_streamed_domain_gives_the_batches_of_the_same_images_in_memory(folder
         assert torch.equal(xa, xb) and torch.equal(ya, yb) and torch.equal(ta, tb)
     a.close()
     assert torch.equal(torch.cat([x for x, _ in streamed.iter_batches(7)]), memory.x.float() / 255)
+
+
+def test_pixels_bound_for_an_accelerator_travel_as_bytes_and_arrive_as_the_same_floats(folders):
+    streamed, _ = streamed_and_in_memory(folders[0], 2)
+    keys = [[(k, k, None) for k in range(6)]]
+    [(as_bytes, *_)] = streamed._loader(keys, train=False, device=torch.device("cuda"))
+    [(as_floats, *_)] = streamed._loader(keys, train=False, device=torch.device("cpu"))
+    assert as_bytes.dtype == np.uint8 and as_floats.dtype == np.float32
+    assert torch.equal(batch_tensor(as_bytes), batch_tensor(as_floats))
 
 
 def test_augmentation_is_the_same_with_any_number_of_workers_and_after_a_restart(folders):

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from unshift.data.domains import AnyDomain, Domain, take_rows
+from unshift.data.streamed import batch_tensor
 from unshift.errors import DataError
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ class LoaderStream:
         for an unlabelled domain); unreadable samples are left out of it."""
         if self._batches is None or self._next != b:
             self.close()
-            loader = self.domain._loader(_BatchKeys(self, b), train=True)
+            loader = self.domain._loader(_BatchKeys(self, b), train=True, device=self.device)
             self._batches = iter(loader)
         self._next = b + 1
         x, y, _, skipped = next(self._batches)
@@ -157,8 +158,8 @@ class LoaderStream:
                 f"{self.domain.name}: every sample of training batch {b} is unreadable "
                 f"(first: {skipped[0]})"
             )
-        x = x.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-        labels = None if self.domain.y is None else y.to(self.device, non_blocking=True)
+        x = batch_tensor(x, self.device).contiguous(memory_format=self.memory_format)
+        labels = None if self.domain.y is None else torch.from_numpy(y).to(self.device)
         return x, labels
 
     def close(self) -> None:
