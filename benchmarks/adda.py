@@ -27,9 +27,9 @@ from common import (  # benchmarks/ is on sys.path when run as a script
     write_results,
 )
 
-from unshift.config import load_config
-from unshift.run import run
-from unshift.runs import RunDir
+from unshift.core.files import RunDir
+from unshift.runs.run import run
+from unshift.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = {"mnist_usps": "MNIST → USPS", "usps_mnist": "USPS → MNIST"}

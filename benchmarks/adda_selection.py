@@ -4,7 +4,7 @@ For each task and each candidate factor of ``optim.lr_scale.target`` (the target
 learning rate over the paper's Adam 2e-4, which the discriminator keeps),
 ``configs/digits/<task>_adda.yaml`` is trained on seed 100 (a seed the ADDA benchmark never
 uses) and its last iterate scored by ``--validator`` through
-:func:`unshift.selection.score_config` (default: the default of ``unshift select``;
+:func:`unshift.runs.selection.score_config` (default: the default of ``unshift select``;
 ``reverse``: reverse validation, where the fitted model labels the unlabelled target training
 images and a classifier trained on those labels for ``--reverse-steps`` steps (at most
 ``method.pretrain_steps``, so the backward run is ADDA's phase 1: source-only on the
@@ -26,8 +26,8 @@ import torch
 from adda import TASKS  # benchmarks/ is on sys.path when run as a script
 from common import add_selection_arguments, reverse_note, selection_overrides, write_results
 
-from unshift.config import load_config
-from unshift.selection import REVERSE, score_config
+from unshift.runs.selection import REVERSE, score_config
+from unshift.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -25,10 +25,10 @@ from pathlib import Path
 import torch
 from common import mean_std, write_results  # benchmarks/ is on sys.path when run as a script
 
-from unshift.config import load_config
 from unshift.eval.metrics import batches
 from unshift.eval.proxy_a import proxy_a_distance
-from unshift.run import run
+from unshift.runs.run import run
+from unshift.training.config import load_config
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 DOMAINS = ("books", "dvd", "electronics", "kitchen")

@@ -22,8 +22,8 @@ from common import (  # benchmarks/ is on sys.path when run as a script
     write_results,
 )
 
-from unshift.config import load_config
-from unshift.run import run
+from unshift.runs.run import run
+from unshift.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = ("source_only", "dann", "adda")

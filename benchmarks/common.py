@@ -24,11 +24,11 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 def add_selection_arguments(parser: argparse.ArgumentParser, tasks: list[str], name: str) -> None:
     """The options every selection benchmark shares: ``--validator`` (default
-    :data:`unshift.selection.DEFAULT_VALIDATOR`; ``reverse`` for reverse validation),
+    :data:`unshift.runs.selection.DEFAULT_VALIDATOR`; ``reverse`` for reverse validation),
     ``--seed`` (100, a seed no benchmark scores), ``--reverse-steps``, ``--tasks`` (of
     ``tasks``) and ``--name`` (the results file, default ``name``)."""
-    from unshift.selection import DEFAULT_VALIDATOR, REVERSE
-    from unshift.validators import VALIDATORS
+    from unshift.runs.selection import DEFAULT_VALIDATOR, REVERSE
+    from unshift.runs.validators import VALIDATORS
 
     parser.add_argument("--validator", default=DEFAULT_VALIDATOR, choices=[*VALIDATORS, REVERSE])
     parser.add_argument("--seed", type=int, default=100)
@@ -40,14 +40,14 @@ def add_selection_arguments(parser: argparse.ArgumentParser, tasks: list[str], n
 def selection_overrides(validator: str) -> list[str]:
     """Overrides a candidate run needs to be scored by ``validator``: the held-out source
     validation split (10 %) unless the validator is reverse validation."""
-    from unshift.selection import REVERSE
+    from unshift.runs.selection import REVERSE
 
     return [] if validator == REVERSE else ["data.source_val_fraction=0.1"]
 
 
 def reverse_note(args: argparse.Namespace) -> str:
     """How a selection benchmark's score was computed, for its table's caption."""
-    from unshift.selection import REVERSE
+    from unshift.runs.selection import REVERSE
 
     if args.validator == REVERSE:
         return f" (reverse validation, {args.reverse_steps} backward steps)"

@@ -5,7 +5,7 @@ Each candidate is ``configs/digits/<task>_<method>.yaml`` with overrides (the ne
 norm and dropout, separate source/target passes, the optimiser, the λ ceiling, the length), on
 10 % held-out source data for the validators that need it, bf16 autocast and channels-last
 (``benchmarks/results/step_overhead.md``). The candidate the default validator
-(:data:`unshift.selection.DEFAULT_VALIDATOR`) scores highest among the DANN candidates is the
+(:data:`unshift.runs.selection.DEFAULT_VALIDATOR`) scores highest among the DANN candidates is the
 one a recipe would take; the target accuracy is shown for the reader and chooses nothing.
 
 Run: ``python benchmarks/dann_recipe.py --data-dir ../shared/data [--tasks mnist_usps]`` →
@@ -24,10 +24,10 @@ import torch
 from common import write_results  # benchmarks/ is on sys.path when run as a script
 from digits import TASKS, benchmark_overrides, ensure_mnist_m
 
-from unshift.config import load_config
-from unshift.run import run
-from unshift.selection import DEFAULT_VALIDATOR
-from unshift.validators import VALIDATORS, ValidationData
+from unshift.runs.run import run
+from unshift.runs.selection import DEFAULT_VALIDATOR
+from unshift.runs.validators import VALIDATORS, ValidationData
+from unshift.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 100

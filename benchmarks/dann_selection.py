@@ -6,7 +6,7 @@ For each task and each candidate ``method.schedule.hi`` (``config``: the one in 
 seed the digit benchmark never uses) and its last iterate scored by ``--validator`` (default:
 the default of ``unshift select``; ``reverse``: reverse validation with a backward run of
 ``--reverse-steps`` steps, scored on the source test set) through
-:func:`unshift.selection.score_config`. The candidate with the highest score is the one to put
+:func:`unshift.runs.selection.score_config`. The candidate with the highest score is the one to put
 in the config. Target accuracy is recorded beside it for the reader; it chooses nothing.
 
 Run: ``python benchmarks/dann_selection.py --data-dir ../shared/data`` → writes
@@ -29,8 +29,8 @@ from common import (  # benchmarks/ is on sys.path when run as a script
 )
 from digits import TASKS, benchmark_overrides, ensure_mnist_m
 
-from unshift.config import load_config
-from unshift.selection import score_config
+from unshift.runs.selection import score_config
+from unshift.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

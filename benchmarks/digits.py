@@ -39,11 +39,11 @@ from common import (  # benchmarks/ is on sys.path when run as a script
     write_results,
 )
 
-from unshift.config import load_config
+from unshift.core.errors import DataError
 from unshift.data.images import load_mnist_m
 from unshift.data.mnist_m import generate_mnist_m
-from unshift.errors import DataError
-from unshift.run import run
+from unshift.runs.run import run
+from unshift.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = {

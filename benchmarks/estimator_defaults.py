@@ -33,7 +33,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler, normalize
 
-from unshift.errors import TrainingDiverged
+from unshift.core.errors import TrainingDiverged
 from unshift.sklearn import DANNClassifier, SourceOnlyClassifier
 
 DOMAINS = ("books", "dvd", "electronics", "kitchen")

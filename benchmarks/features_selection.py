@@ -3,7 +3,7 @@
 Each candidate (``NAME=KEY=VALUE,KEY=VALUE``, or just ``NAME`` for the config as it is) is
 ``--config`` with those overrides, trained on every Amazon pair with seed ``--seed`` (100, a
 seed :mod:`amazon` never scores) and 10 % of the source training data held out; its last
-iterate is scored by ``--validator`` through :func:`unshift.selection.score_config`. The rule,
+iterate is scored by ``--validator`` through :func:`unshift.runs.selection.score_config`. The rule,
 fixed before any run: the candidate with the highest mean score over the 12 pairs is the one to
 put in the config, one setting for every pair (no per-pair tuning). Target accuracy is recorded
 beside each score for the reader; it chooses nothing.
@@ -30,8 +30,8 @@ from amazon import (
 )  # benchmarks/ is on sys.path when run as a script
 from common import add_selection_arguments, reverse_note, selection_overrides, write_results
 
-from unshift.config import load_config
-from unshift.selection import score_config
+from unshift.runs.selection import score_config
+from unshift.training.config import load_config
 
 
 def parse_candidate(text: str) -> tuple[str, tuple[str, ...]]:

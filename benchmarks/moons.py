@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 from common import run_record, write_results  # benchmarks/ is on sys.path when run as a script
 
-from unshift.config import load_config
-from unshift.run import run
+from unshift.runs.run import run
+from unshift.training.config import load_config
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "moons"
 

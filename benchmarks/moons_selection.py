@@ -5,7 +5,7 @@ differs from its adaptive config only in the method), so one activation serves a
 candidate activation (``--activations``) is set in each adaptive config (``--methods``), trained
 with each seed of ``--seeds`` (100+, seeds :mod:`moons` never scores) with 10 % of the source
 training data held out, and its last iterate scored by ``--validator``
-(:func:`unshift.selection.score_config`). The rule, fixed before any run: the activation with
+(:func:`unshift.runs.selection.score_config`). The rule, fixed before any run: the activation with
 the highest mean score over methods and seeds. Target labels choose nothing and are not shown:
 the records keep no target accuracy; the moons benchmark (seeds 0-2) reports it once the choice
 is in the configs.
@@ -23,8 +23,8 @@ from multiprocessing import get_context
 import torch
 from common import add_selection_arguments, reverse_note, selection_overrides, write_results
 
-from unshift.config import load_config
-from unshift.selection import score_config
+from unshift.runs.selection import score_config
+from unshift.training.config import load_config
 
 
 def score(job: tuple[str, str, int, str, int]) -> dict:

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 from common import mean_std, run_record, write_results
 
-from unshift.config import load_config
-from unshift.registry import METHODS
-from unshift.run import run
+from unshift.core.registry import METHODS
+from unshift.runs.run import run
+from unshift.training.config import load_config
 
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "photos_resnet.yaml"

@@ -33,8 +33,8 @@ from unshift.data import Domain, TaskData
 from unshift.methods import CDAN, DANN, MCD, Method, SourceOnly
 from unshift.models import dann_mnist_domain_head, dann_mnist_features, dann_mnist_label_head
 from unshift.nn import DomainDiscriminator, grad_reverse
-from unshift.schedules import dann_lambda, dann_lr
-from unshift.trainer import OptimizerSpec, Trainer
+from unshift.nn.schedules import dann_lambda, dann_lr
+from unshift.training.trainer import OptimizerSpec, Trainer
 
 BATCH = 64
 N_PER_DOMAIN = 2048

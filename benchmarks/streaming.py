@@ -112,9 +112,9 @@ def memory_run(folder: Path, test: Path, work: Path) -> dict:
 
 def speed(data_dir: Path, work: Path, rounds: int, steps: int) -> list[dict]:
     """DANN steps/s on MNIST → USPS in memory and streamed from PNG folders, interleaved."""
-    from unshift.build import build_data, build_method, build_trainer
-    from unshift.config import load_config
     from unshift.data.export import export_folders
+    from unshift.training.build import build_data, build_method, build_trainer
+    from unshift.training.config import load_config
 
     folders = {}
     for name, sub in (("mnist", "mnist"), ("usps", "usps")):

@@ -26,10 +26,10 @@ from pathlib import Path
 from common import RESULTS_DIR, mean_std, run_record, write_results
 from digits import ensure_mnist_m
 
-from unshift.config import load_config
 from unshift.data.export import export_folders
 from unshift.data.image_folder import ImageFolderConfig
-from unshift.run import run
+from unshift.runs.run import run
+from unshift.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_MEMORY = RESULTS_DIR / "digits_source_only_plus_dann_plus.json"

@@ -1,5 +1,5 @@
 """Which label-free validator picks well: a pool of runs with snapshots, scored by every
-validator of :mod:`unshift.validators`, against the target accuracy no user has.
+validator of :mod:`unshift.runs.validators`, against the target accuracy no user has.
 
 For each pool task (DANN on the three digit tasks, four Amazon pairs and rotated moons; ADDA
 on MNIST → USPS) the task's config is trained as it is (*default*) and with its λ ceiling,
@@ -47,12 +47,12 @@ from common import RESULTS_DIR, write_results
 from digits import benchmark_overrides, ensure_mnist_m
 from scipy.stats import rankdata, spearmanr
 
-from unshift.build import load_weights
-from unshift.config import load_config
+from unshift.core.files import RunDir
 from unshift.eval.metrics import classification_report, predict_labels
-from unshift.run import run
-from unshift.runs import RunDir
-from unshift.validators import VALIDATORS, ValidationData
+from unshift.runs.run import run
+from unshift.runs.validators import VALIDATORS, ValidationData
+from unshift.training.build import load_weights
+from unshift.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 100
@@ -379,8 +379,9 @@ def main() -> None:
     chosen = choose(summary)
     table = "\n".join(
         [
-            f"Every validator of `unshift.validators` on every snapshot of a pool of runs (seed "
-            f"{SEED}; {len(records)} snapshots in {len(tasks)} tasks). Pick: the snapshot with "
+            "Every validator of `unshift.runs.validators` on every snapshot of a pool of runs "
+            f"(seed {SEED}; {len(records)} snapshots in {len(tasks)} tasks). Pick: the snapshot "
+            "with "
             "the highest score among all runs of a task; oracle: the highest target accuracy; "
             "default last: the task's config unchanged, its last iterate. Target labels fill "
             "this table only.",

@@ -17,8 +17,8 @@ from unshift.data import rotated_moons
 from unshift.methods import DANN
 from unshift.models import mlp
 from unshift.nn import DomainDiscriminator
-from unshift.schedules import Constant
-from unshift.trainer import Trainer
+from unshift.nn.schedules import Constant
+from unshift.training.trainer import Trainer
 
 
 def dann(seed: int) -> DANN:

@@ -2,15 +2,15 @@ import pytest
 import torch
 from torch import nn
 
-from unshift.build import build_data, build_method, build_trainer
-from unshift.config import load_config
+from unshift.core.errors import ConfigError
 from unshift.data import rotated_moons
-from unshift.errors import ConfigError
-from unshift.losses import adda_mapping_loss
 from unshift.methods import ADDA
 from unshift.models import mlp
 from unshift.nn import DomainDiscriminator
-from unshift.trainer import OptimizerSpec, Trainer
+from unshift.nn.losses import adda_mapping_loss
+from unshift.training.build import build_data, build_method, build_trainer
+from unshift.training.config import load_config
+from unshift.training.trainer import OptimizerSpec, Trainer
 
 from .conftest import CONFIGS
 

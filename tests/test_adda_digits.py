@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from unshift.build import build_data, build_method, build_trainer
-from unshift.config import load_config
+from unshift.training.build import build_data, build_method, build_trainer
+from unshift.training.config import load_config
 
 from .conftest import CONFIGS, SHARED_DATA
 

@@ -9,12 +9,12 @@ import pytest
 import torch
 from torch import nn
 
-from unshift.build import build_method
 from unshift.cli import main
-from unshift.config import load_config
+from unshift.core.errors import ConfigError
 from unshift.data import Domain, TaskData
-from unshift.errors import ConfigError
-from unshift.specs import OptimizerSpec
+from unshift.training.build import build_method
+from unshift.training.config import load_config
+from unshift.training.specs import OptimizerSpec
 
 from .test_streaming import make_folder
 
@@ -126,7 +126,7 @@ def test_a_resnet_dann_trains_on_image_folders_and_predicts_without_its_weights_
 
 
 def test_the_packaged_image_configs_are_twins_and_train(tmp_path):
-    from unshift.config import to_dict
+    from unshift.training.config import to_dict
 
     folders = ["data.source=photos", "data.target=sketches"]
     dann, source_only = (

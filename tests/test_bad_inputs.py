@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from unshift.cli import EXIT_BAD_INPUT, main
-from unshift.errors import DataError, RunDirError
+from unshift.core.errors import DataError, RunDirError
 
 from .conftest import CONFIGS
 from .test_streaming import make_folder
@@ -451,10 +451,10 @@ def test_bad_input_is_one_line_and_changes_nothing(name, finished, tmp_path, cap
 
 def test_any_damaged_checkpoint_or_snapshot_is_a_run_dir_error(finished, tmp_path):
     """The unpickler of random bytes raises many kinds of errors: every one is reported."""
-    from unshift.build import build_method, load_weights
-    from unshift.config import load_config
+    from unshift.core.files import RunDir
     from unshift.data.domains import TaskData
-    from unshift.runs import RunDir
+    from unshift.training.build import build_method, load_weights
+    from unshift.training.config import load_config
 
     run = tmp_path / "run"
     shutil.copytree(finished, run)
@@ -530,7 +530,7 @@ def test_a_stale_lock_is_taken_over(finished, tmp_path):
 
 def test_an_unwritable_run_directory_is_one_line(finished, tmp_path, capsys, monkeypatch):
     """What a read-only directory does, also where the tests run as root (who may write)."""
-    import unshift.runs
+    import unshift.core.files
 
     run = unfinished(finished, tmp_path)
     before = digest(run)
@@ -538,7 +538,7 @@ def test_an_unwritable_run_directory_is_one_line(finished, tmp_path, capsys, mon
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(unshift.runs.os, "open", refuse)
+    monkeypatch.setattr(unshift.core.files.os, "open", refuse)
     assert main(["train", "--resume", str(run)]) == 2
     assert capsys.readouterr().err.strip() == (
         f"error: cannot write in {run} (Permission denied); give a run directory you can write to"
@@ -595,7 +595,7 @@ def test_sigterm_checkpoints_and_says_how_to_resume(tmp_path):
 
 # ------------------------------------------------------------------ the Python API
 def test_trainer_refuses_a_run_dir_that_holds_a_run(finished):
-    from unshift.build import build_method, build_trainer, load_run
+    from unshift.training.build import build_method, build_trainer, load_run
 
     cfg, data, _ = load_run(finished, train_data=True)
     before = digest(finished)
@@ -605,8 +605,8 @@ def test_trainer_refuses_a_run_dir_that_holds_a_run(finished):
 
 
 def test_trainer_resume_without_a_checkpoint_is_a_run_dir_error(tmp_path):
-    from unshift.build import build_data, build_method, build_trainer
-    from unshift.config import load_config
+    from unshift.training.build import build_data, build_method, build_trainer
+    from unshift.training.config import load_config
 
     cfg = load_config(DANN, ["trainer.steps=5"])
     data = build_data(cfg)

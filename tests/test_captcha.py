@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from unshift.build import build_data, build_method
 from unshift.cli import main
-from unshift.config import load_config
+from unshift.core.errors import DataError
 from unshift.data.captcha import render_captchas
-from unshift.errors import DataError
+from unshift.training.build import build_data, build_method
+from unshift.training.config import load_config
 
 from .conftest import CONFIGS, SHARED_DATA
 

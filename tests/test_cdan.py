@@ -8,11 +8,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from unshift.losses import ConditionalAdversarialLoss
 from unshift.methods import CDAN
 from unshift.models import mlp
-from unshift.nn import RandomizedMultilinearMap, entropy_weights, multilinear_map
-from unshift.schedules import Constant
+from unshift.nn import (
+    ConditionalAdversarialLoss,
+    RandomizedMultilinearMap,
+    entropy_weights,
+    multilinear_map,
+)
+from unshift.nn.schedules import Constant
 
 
 def test_multilinear_map_is_the_flattened_outer_product():

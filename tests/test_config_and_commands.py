@@ -4,11 +4,11 @@ import pytest
 import torch
 import yaml
 
-from unshift.build import build_method
 from unshift.cli import main
-from unshift.config import load_config, to_yaml
+from unshift.core.errors import ConfigError
 from unshift.data import Domain, TaskData
-from unshift.errors import ConfigError
+from unshift.training.build import build_method
+from unshift.training.config import load_config, to_yaml
 
 from .conftest import CONFIGS
 
@@ -107,7 +107,7 @@ def test_progress_bar_is_quiet_off_a_terminal(tmp_path, setting, shown):
 
 
 def test_standardize_scales_by_source_statistics():
-    from unshift.build import build_data
+    from unshift.training.build import build_data
 
     raw = build_data(load_config(DANN))
     scaled = build_data(load_config(DANN, ["data.standardize=true"]))
@@ -119,7 +119,7 @@ def test_standardize_scales_by_source_statistics():
 
 
 def test_target_only_trains_on_labelled_target_and_reaches_the_upper_bound():
-    from unshift.build import build_data, build_method, build_trainer
+    from unshift.training.build import build_data, build_method, build_trainer
 
     cfg = load_config(SOURCE_ONLY, ["method.name=target_only", "trainer.steps=500"])
     data = build_data(cfg)
@@ -181,8 +181,8 @@ def test_lr_scale_for_an_optimiser_the_method_lacks_is_a_config_error(capsys):
 
 
 def test_the_config_sections_are_the_runtime_specs():
-    from unshift.build import build_trainer
-    from unshift.specs import OptimizerSpec, TrainerSpec
+    from unshift.training.build import build_trainer
+    from unshift.training.specs import OptimizerSpec, TrainerSpec
 
     cfg = load_config(DANN, ["trainer.pinned_warning_steps=7", "optim.lr_alpha=3"])
     assert isinstance(cfg.optim, OptimizerSpec) and isinstance(cfg.trainer, TrainerSpec)
@@ -257,7 +257,7 @@ def test_report_baseline_of_another_task_is_refused_before_anything_is_written(t
 def test_dann_mnist_batch_norm_and_dropout_options_keep_the_papers_network_by_default():
     from torch import nn
 
-    from unshift.registry import MODELS
+    from unshift.core.registry import MODELS
 
     images = torch.zeros(4, 1, 28, 28)
     data = TaskData([Domain(images, torch.arange(4))], [Domain(images)], 10)

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from unshift.build import build_method, build_trainer
-from unshift.config import load_config
 from unshift.data import Domain, TaskData
 from unshift.data.images import load_mnist, match_images
 from unshift.data.mnist_m import blend, load_photos
+from unshift.training.build import build_method, build_trainer
+from unshift.training.config import load_config
 
 from .conftest import CONFIGS, SHARED_DATA
 

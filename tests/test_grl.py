@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from unshift.nn import GradientReversal, GradientReverseFunction, grad_reverse
-from unshift.schedules import DannLambda
+from unshift.nn.schedules import DannLambda
 
 
 @pytest.mark.parametrize("coeff", [0.0, 0.3, 1.0, 2.5])

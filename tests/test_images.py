@@ -13,12 +13,12 @@ import torch
 from PIL import Image
 
 from unshift.cli import main
-from unshift.config import load_config
+from unshift.core.errors import ConfigError, DataError
 from unshift.data import images
 from unshift.data.domains import Domain, take_rows
 from unshift.data.images import load_digits, load_mnist, load_usps, match_images, read_idx
 from unshift.data.mnist_m import blend, generate_mnist_m, load_photos
-from unshift.errors import ConfigError, DataError
+from unshift.training.config import load_config
 
 
 def write_idx(path: Path, array: np.ndarray) -> Path:

@@ -12,7 +12,7 @@ keras = pytest.importorskip("keras", reason="the [keras] extra is not installed"
 torch = pytest.importorskip("torch")
 
 import unshift.keras as uk  # noqa: E402
-from unshift.schedules import Constant  # noqa: E402
+from unshift.nn.schedules import Constant  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     keras.backend.backend() != "torch", reason="these tests drive the torch backend"

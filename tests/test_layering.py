@@ -1,7 +1,9 @@
-"""The import graph flows one way (command → config → run → trainer → methods → building
-blocks), has no cycles, and the light modules import nothing heavy."""
+"""The package is layered, one folder per layer (the interfaces: one per interface), and the
+import graph flows one way, down the layers: no upward import, no cycle, and the light modules
+import nothing heavy. docs/ARCHITECTURE.md draws the same layers."""
 
 import ast
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -10,41 +12,21 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "unshift"
 
-# Lower ranks sit below higher ones; a module may import its own rank or lower.
-RANKS = {
-    "errors": 0,
-    "log_keys": 0,
-    "registry": 0,
-    "plugins": 0,
-    "schedules": 0,
-    "specs": 1,
-    "losses": 1,
-    "nn": 1,
-    "runs": 1,
-    "checkpoints": 2,
-    "keras": 2,
-    "data": 2,
-    "models": 3,
-    "eval": 3,
-    "methods": 4,
-    "watchdog": 4,
-    "validators": 5,
-    "config": 5,
-    "trainer": 5,
-    "build": 6,
-    "sklearn": 6,
-    "sklearn_rows": 6,
-    "sklearn_base": 6,
-    "report": 7,
-    "run": 8,
-    "predict": 8,
-    "selection": 9,
-    "cli": 10,
-    "cli_args": 10,
-    "__main__": 11,
-}
-# unshift.losses re-exports unshift.nn.AdversarialLoss lazily, for the public name.
-ALLOWED_UPWARD = {("losses", "nn")}
+# Bottom to top: a layer's folders may import their own layer and the ones below it.
+LAYERS = [
+    ("foundations: errors, registries, plugins, run directories", ["core"]),
+    ("building blocks on torch alone", ["nn"]),
+    ("domains and datasets", ["data"]),
+    ("networks", ["models"]),
+    ("evaluation", ["eval"]),
+    ("methods: one training step each", ["methods"]),
+    ("the training loop, its config and builders", ["training"]),
+    ("reports", ["report"]),
+    ("runs: train, predict, select", ["runs"]),
+    ("interfaces", ["cli", "sklearn", "keras"]),
+]
+RANKS = {folder: rank for rank, (_, folders) in enumerate(LAYERS) for folder in folders}
+TOP_LEVEL = {"__init__", "__main__"}  # the package itself: imports any layer, lazily
 
 
 def modules():
@@ -56,8 +38,22 @@ def modules():
         yield name, parts[0], ast.parse(path.read_text())
 
 
-def imports(tree, top_level_only):
-    nodes = tree.body if top_level_only else ast.walk(tree)
+def runtime_nodes(tree):
+    """Every node but those under ``if TYPE_CHECKING:`` (read by type checkers only)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def imports(tree, scope):
+    """Modules of ``unshift`` imported at ``scope``: ``module`` level, at ``runtime`` (in
+    functions too) or ``all`` (with those for type checkers)."""
+    nodes = {"module": tree.body, "runtime": runtime_nodes(tree), "all": ast.walk(tree)}[scope]
     for node in nodes:
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("unshift"):
             yield node.module
@@ -70,24 +66,28 @@ def component(module):
     return parts[1] if len(parts) > 1 else None
 
 
-def test_every_module_has_a_rank():
-    assert {top for _, top, _ in modules()} <= set(RANKS)
+def test_the_folders_are_the_layers():
+    folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    modules_ = {p.stem for p in PACKAGE.glob("*.py")}
+    assert folders == set(RANKS)
+    assert modules_ == TOP_LEVEL, "a module outside the layer folders"
 
 
 def test_imports_flow_one_way():
     upward = []
     for name, top, tree in modules():
-        for target in imports(tree, top_level_only=False):
+        for target in imports(tree, "all"):
             other = component(target)
-            if other is None or (top, other) in ALLOWED_UPWARD:
+            if other is None or top in TOP_LEVEL:
                 continue
             if RANKS[other] > RANKS[top]:
                 upward.append(f"{name} imports {target}")
     assert upward == []
 
 
-def test_no_import_cycles():
-    graph = {name: set(imports(tree, top_level_only=True)) for name, _, tree in modules()}
+@pytest.mark.parametrize("scope", ["module", "runtime"])
+def test_no_import_cycles(scope):
+    graph = {name: set(imports(tree, scope)) for name, _, tree in modules()}
 
     def visit(node, path, done):
         if node in path:
@@ -119,7 +119,8 @@ def test_no_source_file_over_300_lines():
 CHECK = """
 import sys
 import {modules}
-heavy = sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r} or m == 'unshift.trainer')
+trainer = 'unshift.training.trainer'
+heavy = sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r} or m == trainer)
 print(heavy)
 """
 
@@ -132,7 +133,8 @@ print(heavy)
             ("lightning_fabric", "omegaconf", "matplotlib", "sklearn"),
         ),
         (
-            "unshift.cli, unshift.config, unshift.registry, unshift.specs, unshift.log_keys",
+            "unshift.cli, unshift.training.config, unshift.core.registry, "
+            "unshift.training.specs, unshift.core.log_keys",
             ("torch", "lightning_fabric", "matplotlib", "sklearn", "scipy"),
         ),
     ],
@@ -141,3 +143,12 @@ def test_light_modules_import_nothing_heavy(light, heavy):
     code = CHECK.format(modules=light, heavy=heavy)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("old", sorted(importlib.import_module("unshift.core.moved").MOVED))
+def test_a_module_path_of_version_01_imports_the_module_it_became(old):
+    from unshift.core.moved import MOVED
+
+    module = importlib.import_module(old)
+    assert module is importlib.import_module(MOVED[old])
+    assert module.__spec__.name == MOVED[old]  # its own spec, not the old name's

@@ -4,14 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from unshift.losses import (
-    AdversarialLoss,
-    adda_discriminator_loss,
-    adda_mapping_loss,
-    domain_loss,
-)
-from unshift.nn import DomainDiscriminator
-from unshift.schedules import Constant
+from unshift.nn import AdversarialLoss, DomainDiscriminator
+from unshift.nn.losses import adda_discriminator_loss, adda_mapping_loss, domain_loss
+from unshift.nn.schedules import Constant
 
 
 def sigmoid(z):

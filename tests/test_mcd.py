@@ -7,14 +7,14 @@ import pytest
 import torch
 from torch import nn
 
+from unshift.core.registry import FieldError
 from unshift.data import rotated_moons
-from unshift.losses import classifier_discrepancy
 from unshift.methods import MCD
 from unshift.methods.base import Phase
 from unshift.methods.mcd import fresh_copy
 from unshift.models import mlp
-from unshift.registry import FieldError
-from unshift.trainer import OptimizerSpec, Trainer
+from unshift.nn.losses import classifier_discrepancy
+from unshift.training.trainer import OptimizerSpec, Trainer
 
 
 def test_discrepancy_by_hand():
@@ -137,8 +137,8 @@ def test_num_k_must_be_positive():
 
 def test_a_saved_mcd_run_predicts_with_both_classifiers(tmp_path):
     import unshift
-    from unshift.config import load_config
-    from unshift.run import run
+    from unshift.runs.run import run
+    from unshift.training.config import load_config
 
     cfg = load_config("moons/mcd", ["trainer.steps=20", "trainer.progress_bar=false"])
     result = run(cfg, run_dir=tmp_path / "run")
@@ -152,8 +152,8 @@ def test_a_saved_mcd_run_predicts_with_both_classifiers(tmp_path):
 
 
 def test_mcd_refuses_several_sources():
+    from unshift.core.errors import ConfigError
     from unshift.data import Domain, TaskData
-    from unshift.errors import ConfigError
     from unshift.models.networks import Networks
 
     x, y = torch.randn(4, 2), torch.tensor([0, 1, 0, 1])

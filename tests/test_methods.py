@@ -9,8 +9,8 @@ from unshift.data import Domain, TaskData, rotated_moons
 from unshift.methods import DANN, SourceOnly
 from unshift.models import mlp
 from unshift.nn import DomainDiscriminator, prediction_entropy
-from unshift.schedules import Constant
-from unshift.trainer import OptimizerSpec, Trainer
+from unshift.nn.schedules import Constant
+from unshift.training.trainer import OptimizerSpec, Trainer
 
 FAST_SGD = OptimizerSpec(lr=0.1, lr_schedule="constant")
 

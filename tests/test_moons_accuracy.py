@@ -12,8 +12,8 @@ from multiprocessing import get_context
 import pytest
 import torch
 
-from unshift.config import load_config
-from unshift.run import run
+from unshift.runs.run import run
+from unshift.training.config import load_config
 
 from .conftest import CONFIGS
 

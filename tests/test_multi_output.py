@@ -10,12 +10,12 @@ import torch
 from torch import nn
 
 from unshift import Trainer
+from unshift.core.errors import DataError
 from unshift.data import Domain, TaskData
-from unshift.errors import DataError
 from unshift.eval.metrics import classification_report
 from unshift.methods import DANN, SourceOnly
 from unshift.nn import MultiOutputHead, label_loss, output_classes
-from unshift.trainer import OptimizerSpec
+from unshift.training.trainer import OptimizerSpec
 
 
 def test_label_loss_is_sum_of_per_output_cross_entropies() -> None:

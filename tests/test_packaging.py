@@ -51,7 +51,7 @@ def test_the_wheel_runs_from_an_empty_directory(tmp_path):
 
 def test_packaged_configs_are_listed_shown_and_trained_by_name(tmp_path, capsys, monkeypatch):
     from unshift.cli import main
-    from unshift.config import packaged_configs
+    from unshift.training.config import packaged_configs
 
     monkeypatch.chdir(tmp_path)  # no configs/ folder here
     assert main(["configs"]) == 0

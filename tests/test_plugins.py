@@ -26,7 +26,7 @@ PLUGIN = textwrap.dedent(
     from unshift.methods import SourceOnly
     from unshift.models.mlp import MLPConfig
     from unshift.models.networks import Networks
-    from unshift.registry import METHODS, MODELS
+    from unshift.core.registry import METHODS, MODELS
 
 
     @MODELS.register("{prefix}tiny", MLPConfig)

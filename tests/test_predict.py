@@ -40,7 +40,7 @@ def feature_run(tmp_path_factory):
 
 def test_predict_a_feature_file_in_the_files_own_labels(feature_run, tmp_path, monkeypatch):
     run, target = feature_run
-    monkeypatch.setattr("unshift.build.build_data", None)  # no data may be read to predict
+    monkeypatch.setattr("unshift.training.build.build_data", None)  # no data may be read to predict
     out = tmp_path / "p.csv"
     assert main(["predict", str(run), str(target), "--out", str(out)]) == 0
     assert out.read_text() == (run / "target_test_predictions.csv").read_text()
@@ -77,10 +77,10 @@ def test_predict_refuses_data_of_another_width(feature_run, tmp_path, capsys):
 def test_predict_images_from_a_directory(tmp_path):
     from PIL import Image
 
-    from unshift.config import load_config
     from unshift.methods import SourceOnly
     from unshift.models import dann_mnist_features, dann_mnist_label_head
-    from unshift.predict import Model, read_inputs
+    from unshift.runs.predict import Model, read_inputs
+    from unshift.training.config import load_config
 
     for i in range(2):
         Image.fromarray(np.full((16, 16, 3), 40 * i, dtype=np.uint8)).save(tmp_path / f"{i}.png")

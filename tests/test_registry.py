@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from unshift.cli import main
-from unshift.config import load_config
-from unshift.errors import ConfigError
-from unshift.log_keys import DOMAIN_LOSS, LABEL_LOSS
+from unshift.core.errors import ConfigError
+from unshift.core.log_keys import DOMAIN_LOSS, LABEL_LOSS
+from unshift.core.registry import METHODS, FieldError, Registry, SectionConfig, require
 from unshift.methods.base import Method, Phase
-from unshift.registry import METHODS, FieldError, Registry, SectionConfig, require
+from unshift.training.config import load_config
 
 
 @METHODS.register("toy_mean_matching")
@@ -79,7 +79,7 @@ def test_a_method_registered_in_a_test_file_trains_evaluates_and_reports(tmp_pat
 
 
 def test_a_phase_steps_every_optimiser_it_names(tmp_path):
-    from unshift.build import build_data, build_method, build_trainer
+    from unshift.training.build import build_data, build_method, build_trainer
 
     config = tmp_path / "toy.yaml"
     config.write_text(TOY)

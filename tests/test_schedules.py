@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from unshift.schedules import (
+from unshift.nn.schedules import (
     Constant,
     DannLambda,
     DannLR,

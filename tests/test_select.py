@@ -5,7 +5,7 @@ import json
 import pytest
 
 from unshift.cli import main
-from unshift.selection import select
+from unshift.runs.selection import select
 
 from .conftest import CONFIGS
 
@@ -72,9 +72,9 @@ def test_select_refuses_what_it_cannot_rank(runs, tmp_path, capsys):
 
 
 def test_score_config_scores_the_last_iterate_by_any_validator_or_reverse_validation():
-    from unshift.config import load_config
-    from unshift.errors import ConfigError
-    from unshift.selection import score_config
+    from unshift.core.errors import ConfigError
+    from unshift.runs.selection import score_config
+    from unshift.training.config import load_config
 
     cfg = load_config(DANN, ["trainer.steps=60", "data.source_val_fraction=0.2"])
     held_out = score_config(cfg, "source_val_acc")
@@ -91,9 +91,9 @@ def test_score_config_scores_the_last_iterate_by_any_validator_or_reverse_valida
 
 
 def test_the_command_names_the_default_validator_and_every_validator():
-    from unshift.cli_args import build_parser
-    from unshift.selection import DEFAULT_VALIDATOR
-    from unshift.validators import VALIDATORS
+    from unshift.cli.arguments import build_parser
+    from unshift.runs.selection import DEFAULT_VALIDATOR
+    from unshift.runs.validators import VALIDATORS
 
     select_help = build_parser()._subparsers._group_actions[0].choices["select"].format_help()
     assert f"{DEFAULT_VALIDATOR} (the default" in select_help

@@ -7,13 +7,13 @@ import pytest
 import torch
 from torch import nn
 
-from unshift.build import build_data, build_method, build_trainer
-from unshift.config import load_config
+from unshift.core.errors import DataError
 from unshift.data.domains import Domain
-from unshift.errors import DataError
 from unshift.methods import SourceOnly
-from unshift.selection import reverse_score, reverse_validation
-from unshift.validators import reverse_task
+from unshift.runs.selection import reverse_score, reverse_validation
+from unshift.runs.validators import reverse_task
+from unshift.training.build import build_data, build_method, build_trainer
+from unshift.training.config import load_config
 
 from .conftest import CONFIGS
 

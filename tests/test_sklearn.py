@@ -157,7 +157,7 @@ def test_a_pipeline_scales_source_and_target_rows_alike():
 def test_default_scaling_trains_on_features_a_thousand_times_too_large():
     from sklearn.datasets import make_classification
 
-    from unshift.errors import TrainingDiverged
+    from unshift.core.errors import TrainingDiverged
 
     X, y = make_classification(n_samples=400, n_features=20, random_state=0)
     X = X * 1000

@@ -11,11 +11,11 @@ import torch
 from PIL import Image
 
 from unshift.cli import main
+from unshift.core.errors import DataError
 from unshift.data import Domain, PairedBatches, StreamedDomain, TaskData, from_datasets
 from unshift.data.image_files import ImageFiles, scan_split, transforms
 from unshift.data.sampling import LoaderStream
 from unshift.data.streamed import batch_tensor
-from unshift.errors import DataError
 from unshift.eval.metrics import evaluate
 
 from .test_trainer import kill_9_resume_and_compare
@@ -194,9 +194,9 @@ def test_python_datasets_train_without_being_copied(folders):
     from torchvision.datasets import ImageFolder
     from torchvision.transforms import v2
 
-    from unshift.build import build_method
-    from unshift.config import load_config
-    from unshift.trainer import Trainer
+    from unshift.training.build import build_method
+    from unshift.training.config import load_config
+    from unshift.training.trainer import Trainer
 
     tf = v2.Compose([v2.PILToTensor(), v2.Resize((28, 28))])
     task = from_datasets(

@@ -5,9 +5,9 @@ import pytest
 import scipy.io
 import torch
 
+from unshift.core.errors import DataError
 from unshift.data.domains import take_rows
 from unshift.data.tabular import load_features
-from unshift.errors import DataError
 
 
 def test_svmlight_gz_is_read_sparse_with_pm1_labels_mapped(tmp_path):

@@ -9,12 +9,12 @@ import torch
 from torch import nn
 
 from unshift.cli import main
+from unshift.core.errors import TrainingDiverged
+from unshift.core.files import RunDir
 from unshift.data import rotated_moons
-from unshift.errors import TrainingDiverged
 from unshift.methods import DANN, SourceOnly
 from unshift.models import mlp
-from unshift.runs import RunDir
-from unshift.trainer import OptimizerSpec, Trainer
+from unshift.training.trainer import OptimizerSpec, Trainer
 
 from .conftest import CONFIGS
 
@@ -251,8 +251,8 @@ def test_channels_last_trains_the_same_model_up_to_rounding():
 
 @pytest.mark.slow
 def test_compile_trains_the_same_model_and_keeps_checkpoint_keys(tmp_path):
-    from unshift.config import load_config
-    from unshift.run import run
+    from unshift.runs.run import run
+    from unshift.training.config import load_config
 
     finals, keys = {}, {}
     for compiled in (False, True):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from unshift.config import RunConfig, load_config
+from unshift.training.config import RunConfig, load_config
 
 from .test_config_and_commands import CONFIGS, NEEDS
 

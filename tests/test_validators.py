@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
+from unshift.core.errors import DataError
 from unshift.data.domains import Domain
-from unshift.errors import DataError
 from unshift.methods.base import Method
-from unshift.validators import (
+from unshift.runs.validators import (
     VALIDATORS,
     ValidationData,
     batch_nuclear_norm,
@@ -142,9 +142,9 @@ def test_every_validator_is_registered_and_never_reads_target_labels():
 
 
 def test_source_validation_data_is_held_out_of_training_and_fixed_across_seeds():
-    from unshift.build import build_data
-    from unshift.config import load_config
-    from unshift.errors import ConfigError
+    from unshift.core.errors import ConfigError
+    from unshift.training.build import build_data
+    from unshift.training.config import load_config
 
     from .conftest import CONFIGS
 

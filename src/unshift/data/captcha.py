@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from unshift.core.errors import DataError
+from unshift.core.registry import DATASETS, PATH, require
 from unshift.data.domains import DatasetConfig, Domain, TaskData
-from unshift.errors import DataError
-from unshift.registry import DATASETS, PATH, require
 
 STYLES = ("plain", "noisy")
 DEFAULT_ALPHABET = "0123456789"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from unshift.errors import DataError
+from unshift.core.errors import DataError
 
 if TYPE_CHECKING:
     from unshift.data.domains import AnyDomain

@@ -13,9 +13,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, Subset
 
+from unshift.core.errors import DataError
 from unshift.data.domains import TaskData
 from unshift.data.streamed import StreamedDomain, default_workers, sample_tensor
-from unshift.errors import DataError
 
 
 def dataset_labels(dataset: Dataset) -> Tensor:

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, TypeAlias
 import torch
 from torch import Tensor
 
+from unshift.core.errors import DataError, require
+from unshift.core.registry import SectionConfig
 from unshift.data.checks import check_domain
-from unshift.errors import DataError, require
-from unshift.registry import SectionConfig
 
 if TYPE_CHECKING:
     from unshift.data.streamed import StreamedDomain
@@ -171,7 +171,7 @@ class TaskData:
 
     def shape_info(self) -> dict:
         """What sizes a network for this task (JSON-safe): sample shape, classes, domains; and
-        what :func:`unshift.predict.load_model` needs to read new inputs the same way:
+        what :func:`unshift.runs.predict.load_model` needs to read new inputs the same way:
         ``input_transform`` (``log1p``, standardisation ``mean``/``std``) and the file's own
         label values ``classes``, where the task has them."""
         return {

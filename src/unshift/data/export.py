@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from unshift.core.errors import DataError
 from unshift.data.images import DIGIT_DATASETS, SPLITS, load_digits
-from unshift.errors import DataError
 
 
 def export_folders(

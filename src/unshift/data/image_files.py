@@ -24,8 +24,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from unshift.core.errors import DataError
 from unshift.data.streamed import UnreadableSample
-from unshift.errors import DataError
 
 AUGMENTATIONS = ("random_resized_crop", "random_crop", "hflip", "color_jitter")
 NORMALIZATIONS = ("imagenet", "per_channel", "none")

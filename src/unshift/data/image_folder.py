@@ -14,6 +14,8 @@ from pathlib import Path
 
 import torch
 
+from unshift.core.errors import DataError, FieldError
+from unshift.core.registry import DATASETS, PATH, require
 from unshift.data.domains import DatasetConfig, TaskData
 from unshift.data.image_files import (
     AUGMENTATIONS,
@@ -25,8 +27,6 @@ from unshift.data.image_files import (
     transforms,
 )
 from unshift.data.streamed import StreamedDomain, available_cpus, default_workers
-from unshift.errors import DataError, FieldError
-from unshift.registry import DATASETS, PATH, require
 
 
 @dataclass

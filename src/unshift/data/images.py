@@ -21,9 +21,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from unshift.core.errors import DataError
+from unshift.core.registry import DATASETS, PATH, require
 from unshift.data.domains import DatasetConfig, Domain, TaskData
-from unshift.errors import DataError
-from unshift.registry import DATASETS, PATH, require
 
 SPLITS = ("train", "test")
 DIGIT_DATASETS = ("mnist", "usps", "mnist_m")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from unshift.core.errors import DataError
 from unshift.data.images import load_mnist
-from unshift.errors import DataError
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 

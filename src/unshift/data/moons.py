@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from sklearn.datasets import make_moons
 
+from unshift.core.errors import DataError
+from unshift.core.registry import DATASETS, require
 from unshift.data.domains import DatasetConfig, Domain, TaskData, standardize
-from unshift.errors import DataError
-from unshift.registry import DATASETS, require
 
 
 def rotate(points: np.ndarray, angle: float, centre: np.ndarray) -> np.ndarray:

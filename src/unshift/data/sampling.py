@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from unshift.core.errors import DataError
 from unshift.data.domains import AnyDomain, Domain, take_rows
 from unshift.data.streamed import batch_tensor
-from unshift.errors import DataError
 
 if TYPE_CHECKING:
     from unshift.data.streamed import StreamedDomain

@@ -33,8 +33,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, get_worker_info
 
+from unshift.core.errors import DataError
 from unshift.data.domains import as_float
-from unshift.errors import DataError
 
 
 class UnreadableSample(Exception):

@@ -28,9 +28,9 @@ import torch
 from scipy.io.matlab import MatReadError
 from torch import Tensor
 
+from unshift.core.errors import DataError
+from unshift.core.registry import DATASETS, PATH, require
 from unshift.data.domains import DatasetConfig, Domain, TaskData, standardize
-from unshift.errors import DataError
-from unshift.registry import DATASETS, PATH, require
 
 SVMLIGHT = (".svmlight", ".svm", ".libsvm")
 FORMATS = (*SVMLIGHT, ".npz", ".mat", ".csv")

@@ -8,8 +8,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from unshift.core.errors import DataError
 from unshift.data.domains import AnyDomain, Domain, TaskData
-from unshift.errors import DataError
 from unshift.nn.heads import Logits, output_classes
 
 
@@ -57,7 +57,7 @@ def predict_labels(
     predict: Callable[[Tensor], Logits], data: Tensor | AnyDomain, batch_size: int = 1024
 ) -> Tensor:
     """Arg-max class of ``predict`` in batches: ``(N,)``, or ``(N, L)`` for ``L`` outputs; a
-    :class:`~unshift.errors.DataError` if a streamed sample cannot be read."""
+    :class:`~unshift.core.errors.DataError` if a streamed sample cannot be read."""
     predicted, rows = predict_rows(predict, data, batch_size=batch_size)
     if len(rows) != len(data):
         raise DataError(

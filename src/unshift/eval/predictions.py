@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from unshift.core.errors import DataError
 from unshift.data.domains import AnyDomain
-from unshift.errors import DataError
 from unshift.eval.metrics import row_batches
 from unshift.nn.heads import Logits
 
@@ -84,7 +84,7 @@ def prediction_table(
 def write_table(table: Table, path: str | os.PathLike) -> Path:
     """Write ``table`` to ``path``: Parquet for ``.parquet`` (needs pandas and pyarrow), CSV
     otherwise; the file appears whole or not at all."""
-    from unshift.runs import atomic_write
+    from unshift.core.files import atomic_write
 
     path = Path(path)
     header, rows = table

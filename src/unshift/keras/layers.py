@@ -8,7 +8,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from unshift.schedules import Schedule, schedule_from_config
+from unshift.nn.schedules import Schedule, schedule_from_config
 
 _CONVENTION = (
     "unshift uses the positive-coefficient convention: the layer multiplies gradients by "
@@ -60,7 +60,7 @@ class CoeffScheduler(keras.callbacks.Callback):
     ----------
     schedule : callable or schedule config
         ``p -> coeff`` with ``p = batch count / total_steps`` clipped to 1, e.g.
-        :class:`unshift.schedules.DannLambda` (the default when ``None``).
+        :class:`unshift.nn.schedules.DannLambda` (the default when ``None``).
     total_steps : int
         Batches over the whole of training (epochs × steps per epoch).
     """

@@ -1,5 +1,5 @@
 """Methods: what one training step computes. One file each, registered by name
-(:data:`unshift.registry.METHODS`); the trainer runs them all."""
+(:data:`unshift.core.registry.METHODS`); the trainer runs them all."""
 
 from unshift.methods.adda import ADDA
 from unshift.methods.base import Method, Phase

@@ -19,15 +19,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from unshift.core.errors import ConfigError
+from unshift.core.log_keys import DOMAIN_ACC, DOMAIN_LOSS, MAPPING_LOSS
+from unshift.core.registry import METHODS, FieldError, SectionConfig, require
 from unshift.data.domains import TaskData
-from unshift.errors import ConfigError
-from unshift.log_keys import DOMAIN_ACC, DOMAIN_LOSS, MAPPING_LOSS
-from unshift.losses import (
-    MAPPING_OBJECTIVES,
-    adda_discriminator_loss,
-    adda_mapping_loss,
-    domain_accuracy,
-)
 from unshift.methods.base import (
     DiscriminatorConfig,
     Logs,
@@ -40,7 +35,12 @@ from unshift.methods.base import (
 )
 from unshift.models.networks import Networks
 from unshift.nn import DomainDiscriminator
-from unshift.registry import METHODS, FieldError, SectionConfig, require
+from unshift.nn.losses import (
+    MAPPING_OBJECTIVES,
+    adda_discriminator_loss,
+    adda_mapping_loss,
+    domain_accuracy,
+)
 
 ADAPT_AT = ("features", "logits")
 

@@ -8,13 +8,13 @@ module (``forward(sources, targets, phase)``, which dispatches to the hook, so t
 wrappers see every forward pass), back-propagates, and steps the phase's optimisers. It owns
 everything else: loops, devices, optimisers, logging.
 
-A method registers itself by name (:data:`unshift.registry.METHODS`) with its typed ``Config``
+A method registers itself by name (:data:`unshift.core.registry.METHODS`) with its typed ``Config``
 and builds itself from it in :meth:`Method.from_config`.
 
 Batches: ``sources`` is a list (one entry per source domain) of ``(x, y)`` with ``x`` of shape
 ``(B, *)`` and integer labels ``y`` of shape ``(B,)`` (``(B, L)`` for a head with ``L``
 outputs); ``targets`` a list of ``x`` batches. Hooks return ``(loss, logs)`` with the logs
-under the keys of :mod:`unshift.log_keys`.
+under the keys of :mod:`unshift.core.log_keys`.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from unshift.core.errors import ConfigError, DataError
+from unshift.core.log_keys import LABEL_LOSS, TARGET_ENTROPY
+from unshift.core.registry import FieldError, SectionConfig, require
 from unshift.data.domains import TaskData
-from unshift.errors import ConfigError, DataError
-from unshift.log_keys import LABEL_LOSS, TARGET_ENTROPY
 from unshift.models.networks import LR_PART, Networks
 from unshift.nn.discriminator import DomainDiscriminator, check_discriminator
 from unshift.nn.heads import Logits, label_loss, prediction_entropy
-from unshift.registry import FieldError, SectionConfig, require
-from unshift.schedules import schedule_from_config
+from unshift.nn.schedules import schedule_from_config
 
 Sources = list[tuple[Tensor, Tensor]]
 Targets = list[Tensor]
@@ -83,7 +83,7 @@ class DiscriminatorConfig:
 
 def check_schedule(schedule: dict[str, Any]) -> None:
     """A method config's λ ``schedule`` dict must build a schedule; else a
-    :class:`~unshift.registry.FieldError` naming ``schedule``."""
+    :class:`~unshift.core.registry.FieldError` naming ``schedule``."""
     try:
         schedule_from_config(schedule)
     except ValueError as err:
@@ -92,7 +92,7 @@ def check_schedule(schedule: dict[str, Any]) -> None:
 
 def check_target_entropy(weight: float) -> None:
     """A method config's ``target_entropy`` weight must be finite and ``>= 0``; else a
-    :class:`~unshift.registry.FieldError` naming it."""
+    :class:`~unshift.core.registry.FieldError` naming it."""
     require(
         math.isfinite(weight) and weight >= 0,
         "target_entropy",
@@ -112,7 +112,7 @@ def with_target_entropy(loss: Tensor, logs: Logs, weight: float, target_logits: 
 
 def require_single_pair(method: str, data: TaskData) -> int:
     """The class count of ``data`` if it has one source, one target and one label output;
-    else a :class:`~unshift.errors.ConfigError` naming ``method``."""
+    else a :class:`~unshift.core.errors.ConfigError` naming ``method``."""
     if data.num_domains != 2 or not isinstance(data.num_classes, int):
         raise ConfigError(
             f"{method} adapts one source to one target with one label output; the data has "
@@ -155,7 +155,7 @@ class Method(nn.Module):
         return cls(networks.features, networks.head)
 
     def check_fits(self, data: TaskData) -> None:
-        """Raise :class:`~unshift.errors.DataError` unless this method takes ``data``: its
+        """Raise :class:`~unshift.core.errors.DataError` unless this method takes ``data``: its
         number of domains, its networks on one source sample, and one output per class count
         of ``data`` (checked on CPU or wherever the weights are, before training)."""
         if self.num_domains != data.num_domains:

@@ -15,8 +15,9 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from unshift.core.log_keys import COEFF, DOMAIN_ACC, DOMAIN_LOSS, LABEL_LOSS
+from unshift.core.registry import METHODS, SectionConfig, require
 from unshift.data.domains import TaskData
-from unshift.log_keys import COEFF, DOMAIN_ACC, DOMAIN_LOSS, LABEL_LOSS
 from unshift.methods.base import (
     DiscriminatorConfig,
     Logs,
@@ -34,8 +35,7 @@ from unshift.models.networks import Networks
 from unshift.nn import ConditionalAdversarialLoss
 from unshift.nn.conditional import map_width
 from unshift.nn.heads import label_loss
-from unshift.registry import METHODS, SectionConfig, require
-from unshift.schedules import DannLambda, schedule_from_config
+from unshift.nn.schedules import DannLambda, schedule_from_config
 
 
 @METHODS.register("cdan")

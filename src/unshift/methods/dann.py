@@ -14,8 +14,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from unshift.core.log_keys import COEFF, DOMAIN_ACC, DOMAIN_LOSS, LABEL_LOSS
+from unshift.core.registry import METHODS, SectionConfig, require
 from unshift.data.domains import TaskData
-from unshift.log_keys import COEFF, DOMAIN_ACC, DOMAIN_LOSS, LABEL_LOSS
 from unshift.methods.base import (
     JOINT,
     DiscriminatorConfig,
@@ -32,8 +33,7 @@ from unshift.methods.base import (
 )
 from unshift.models.networks import Networks
 from unshift.nn import AdversarialLoss
-from unshift.registry import METHODS, SectionConfig, require
-from unshift.schedules import DannLambda, schedule_from_config
+from unshift.nn.schedules import DannLambda, schedule_from_config
 
 
 @METHODS.register("dann")
@@ -68,7 +68,7 @@ class DANN(Method):
     @dataclass
     class Config(SectionConfig):
         """``method: {name: dann}``: the λ ``schedule`` (a schedule config, see
-        :func:`~unshift.schedules.schedule_from_config`), ``separate_passes``, ``k_d`` (0: joint
+        :func:`~unshift.nn.schedules.schedule_from_config`), ``separate_passes``, ``k_d`` (0: joint
         updates; ``k >= 1``: alternating), ``target_entropy`` (weight of the target prediction
         entropy) and the discriminator."""
 

@@ -3,7 +3,7 @@
 A feature generator ``G`` and two classifiers ``F1``, ``F2`` (the second a freshly initialised
 copy of the first). Instead of a domain discriminator, the two classifiers' disagreement on
 target samples, ``d = mean |softmax(F1) − softmax(F2)|``
-(:func:`~unshift.losses.classifier_discrepancy`), drives the alignment. Each training step runs
+(:func:`~unshift.nn.losses.classifier_discrepancy`), drives the alignment. Each training step runs
 the paper's three phases on one batch:
 
 - (A) ``G``, ``F1``, ``F2`` minimise the source cross-entropy of both classifiers;
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from unshift.core.log_keys import DISCREPANCY, LABEL_LOSS
+from unshift.core.registry import METHODS, SectionConfig, require
 from unshift.data.domains import TaskData
-from unshift.log_keys import DISCREPANCY, LABEL_LOSS
-from unshift.losses import classifier_discrepancy
 from unshift.methods.base import (
     Method,
     Phase,
@@ -38,7 +38,7 @@ from unshift.methods.base import (
 )
 from unshift.models.networks import Networks
 from unshift.nn.heads import label_loss
-from unshift.registry import METHODS, SectionConfig, require
+from unshift.nn.losses import classifier_discrepancy
 
 
 def fresh_copy(module: nn.Module) -> nn.Module:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from unshift.core.registry import METHODS, SectionConfig
 from unshift.methods.base import Method, Sources, StepResult, Targets
-from unshift.registry import METHODS, SectionConfig
 
 
 @METHODS.register("source_only")

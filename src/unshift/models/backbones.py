@@ -22,10 +22,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from unshift.core.errors import ConfigError
+from unshift.core.registry import MODELS, SectionConfig, require
 from unshift.data.domains import TaskData
-from unshift.errors import ConfigError
 from unshift.models.networks import Networks, mark_part
-from unshift.registry import MODELS, SectionConfig, require
 
 _FILE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".tar")
 

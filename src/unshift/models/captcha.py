@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from unshift.core.errors import ConfigError
+from unshift.core.registry import MODELS, SectionConfig
 from unshift.data.domains import TaskData
-from unshift.errors import ConfigError
 from unshift.models.networks import Networks
 from unshift.nn import MultiOutputHead
-from unshift.registry import MODELS, SectionConfig
 
 
 def _conv(c_in: int, c_out: int) -> list[nn.Module]:

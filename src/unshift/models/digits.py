@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from unshift.core.errors import ConfigError
+from unshift.core.registry import MODELS, SectionConfig, require
 from unshift.data.domains import TaskData
-from unshift.errors import ConfigError
 from unshift.models.networks import Networks
 from unshift.nn import DomainDiscriminator
-from unshift.registry import MODELS, SectionConfig, require
 
 FEATURES = 48 * 4 * 4
 

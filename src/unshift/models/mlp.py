@@ -8,17 +8,17 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from unshift.core.errors import require
+from unshift.core.registry import MODELS, SectionConfig
 from unshift.data.domains import TaskData
-from unshift.errors import require
 from unshift.models.networks import Networks
 from unshift.nn import MultiOutputHead
-from unshift.registry import MODELS, SectionConfig
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
 
 def check_mlp(hidden: Sequence[int], activation: str) -> None:
-    """The rules on :func:`mlp`'s arguments, raising :class:`~unshift.errors.FieldError`."""
+    """The rules on :func:`mlp`'s arguments, raising :class:`~unshift.core.errors.FieldError`."""
     require(len(hidden) >= 1, "hidden", "needs at least one width (one hidden layer)")
     require(all(h >= 1 for h in hidden), "hidden", f"widths must be >= 1; got {list(hidden)}")
     require(

@@ -8,10 +8,10 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from unshift.losses import check_domains, domain_accuracy, per_sample_domain_loss
 from unshift.nn.discriminator import DomainDiscriminator, as_features
 from unshift.nn.grl import Coeff, GradientReversal
-from unshift.schedules import DannLambda
+from unshift.nn.losses import check_domains, domain_accuracy, per_sample_domain_loss
+from unshift.nn.schedules import DannLambda
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -23,7 +23,7 @@ class AdversarialLoss(nn.Module):
     get ordinary gradients (it learns to tell domains apart) while the features get gradients
     reversed and scaled by λ (the feature extractor learns to confuse it).
 
-    Two call forms, with the domain labels of :mod:`unshift.losses` (source 0, target 1):
+    Two call forms, with the domain labels of :mod:`unshift.nn.losses` (source 0, target 1):
 
     - ``adv(f_src, f_tgt)``: two domains; features ``(N, F)`` and ``(M, F)``.
     - ``adv(features, domains)``: ``K`` domains; features ``(N, F)``, integer ids ``(N,)``.

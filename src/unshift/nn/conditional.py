@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from unshift.nn.adversarial import AdversarialLoss
 from unshift.nn.discriminator import DomainDiscriminator
-from unshift.schedules import DannLambda
+from unshift.nn.schedules import DannLambda
 
 RANDOMIZE_ABOVE = 4096
 """``randomized=None`` picks the randomized map when ``F × C`` exceeds this width (as the

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from unshift.errors import require
+from unshift.core.errors import require
 
 
 def as_features(x: Tensor, in_features: int, owner: str, what: str = "features") -> Tensor:
@@ -23,7 +23,7 @@ def as_features(x: Tensor, in_features: int, owner: str, what: str = "features")
 
 def check_discriminator(hidden: Sequence[int], dropout: float) -> None:
     """The rules on :class:`DomainDiscriminator`'s hidden widths and dropout, raising
-    :class:`~unshift.errors.FieldError` (a ``ValueError``) naming the argument."""
+    :class:`~unshift.core.errors.FieldError` (a ``ValueError``) naming the argument."""
     require(all(h >= 1 for h in hidden), "hidden", f"widths must be >= 1; got {list(hidden)}")
     require(0.0 <= dropout < 1.0, "dropout", f"must lie in [0, 1); got {dropout}")
 

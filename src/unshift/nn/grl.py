@@ -117,7 +117,7 @@ class GradientReversal(nn.Module):
     Parameters
     ----------
     coeff : float, 0-dim Tensor, or schedule
-        λ >= 0, or a callable ``p -> λ`` (see :mod:`unshift.schedules`) evaluated at
+        λ >= 0, or a callable ``p -> λ`` (see :mod:`unshift.nn.schedules`) evaluated at
         ``self.progress``, the training progress in ``[0, 1]`` that its owner sets. A float or a
         schedule's value is held in a 0-dim buffer that moves with the module and is updated in
         place, so a compiled model sees a tensor input, not a new constant every step; a tensor

@@ -10,16 +10,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from unshift.build import load_run
-from unshift.config import RunConfig, to_dict
+from unshift.core.errors import RunDirError
+from unshift.core.files import RunDir
+from unshift.core.log_keys import COEFF, DOMAIN_ACC, LOSSES, LR, SOURCE_ACC, TARGET_ACC
 from unshift.data.domains import AnyDomain, TaskData
-from unshift.errors import RunDirError
 from unshift.eval.metrics import batches
 from unshift.eval.proxy_a import proxy_a_distance
-from unshift.log_keys import COEFF, DOMAIN_ACC, LOSSES, LR, SOURCE_ACC, TARGET_ACC
 from unshift.methods import Method
 from unshift.report import plots
-from unshift.runs import RunDir
+from unshift.training.build import load_run
+from unshift.training.config import RunConfig, to_dict
 
 CURVES = {
     "losses": LOSSES,

@@ -21,7 +21,7 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from unshift.errors import ConfigError
+from unshift.core.errors import ConfigError
 
 GROUP = "unshift.plugins"
 ENVIRONMENT = "UNSHIFT_PLUGINS"

@@ -8,15 +8,14 @@ log-odds of *target*: ``z > 0`` predicts target.
 - :func:`adda_discriminator_loss`, :func:`adda_mapping_loss`: the two ADDA objectives
   (Tzeng et al. 2017), with the mapping objective ``minimax``, ``gan`` or ``confusion``.
 - :func:`classifier_discrepancy`: MCD's disagreement of two classifiers (Saito et al. 2018).
-- :class:`~unshift.nn.AdversarialLoss` (GRL + discriminator + schedule, the DANN domain term
-  as a module) and :class:`~unshift.nn.ConditionalAdversarialLoss` (CDAN's, conditioned on
-  the predictions) live with the building blocks in :mod:`unshift.nn`; both are re-exported
-  here.
+- The modules built on these, :class:`~unshift.nn.AdversarialLoss` (GRL + discriminator +
+  schedule, the DANN domain term) and :class:`~unshift.nn.ConditionalAdversarialLoss` (CDAN's,
+  conditioned on the predictions), import this module; it imports none of them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -144,19 +143,6 @@ def classifier_discrepancy(logits_a: Tensor, logits_b: Tensor) -> Tensor:
             f"{tuple(logits_a.shape)} and {tuple(logits_b.shape)}"
         )
     return (logits_a.softmax(1) - logits_b.softmax(1)).abs().mean()
-
-
-def __getattr__(name: str) -> Any:
-    # Re-exported lazily: unshift.nn.adversarial imports this module.
-    if name == "AdversarialLoss":
-        from unshift.nn.adversarial import AdversarialLoss
-
-        return AdversarialLoss
-    if name == "ConditionalAdversarialLoss":
-        from unshift.nn.conditional import ConditionalAdversarialLoss
-
-        return ConditionalAdversarialLoss
-    raise AttributeError(f"module 'unshift.losses' has no attribute {name!r}")
 
 
 __all__ = [

@@ -16,11 +16,11 @@ import sys
 import threading
 from pathlib import Path
 
-from unshift.cli_args import build_parser
-from unshift.config import RunConfig, load_config, resolve_paths
-from unshift.errors import ConfigError, RunDirError, TrainingDiverged, UnshiftError
-from unshift.plugins import environment_plugins, load_plugins
-from unshift.runs import RunDir
+from unshift.cli.arguments import build_parser
+from unshift.core.errors import ConfigError, RunDirError, TrainingDiverged, UnshiftError
+from unshift.core.files import RunDir
+from unshift.core.plugins import environment_plugins, load_plugins
+from unshift.training.config import RunConfig, load_config, resolve_paths
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
@@ -90,7 +90,7 @@ def train(args: argparse.Namespace) -> int:
         run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(args.config, cfg)
         if run_dir.exists() and not run_dir.is_dir():
             raise RunDirError(f"--run-dir {run_dir} is a file; give a directory")
-    from unshift.run import run
+    from unshift.runs.run import run
 
     try:
         result = run(cfg, run_dir, resume=bool(args.resume), overwrite=args.overwrite)
@@ -116,7 +116,7 @@ def train(args: argparse.Namespace) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from unshift.build import build_trainer, load_run
+    from unshift.training.build import build_trainer, load_run
 
     cfg, data, method = load_run(args.run_dir, args.step)
     trainer = build_trainer(cfg, None)
@@ -146,7 +146,7 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def select(args: argparse.Namespace) -> int:
-    from unshift.selection import select as select_runs
+    from unshift.runs.selection import select as select_runs
 
     result = select_runs(args.run_dirs, args.validator)
     print(f"{'run':<40} {'step':>8} {result.validator:>12}")
@@ -163,7 +163,7 @@ def select(args: argparse.Namespace) -> int:
 
 
 def predict(args: argparse.Namespace) -> int:
-    from unshift.predict import predict_file
+    from unshift.runs.predict import predict_file
 
     out = Path(args.out) if args.out else RunDir(args.run_dir).path / "predictions.csv"
     print(f"written: {predict_file(args.run_dir, args.data, out, args.step)}")
@@ -171,7 +171,7 @@ def predict(args: argparse.Namespace) -> int:
 
 
 def configs(args: argparse.Namespace) -> int:
-    from unshift.config import CONFIG_DIR, packaged_configs
+    from unshift.training.config import CONFIG_DIR, packaged_configs
 
     names = packaged_configs()
     if args.configs_command is None:

@@ -1,5 +1,6 @@
 """The discriminator watchdog: warnings about the two known failures of adversarial training,
-read off the discriminator's batch accuracy (logged under :data:`unshift.log_keys.DOMAIN_ACC`)."""
+read off the discriminator's batch accuracy (logged under
+:data:`unshift.core.log_keys.DOMAIN_ACC`)."""
 
 from __future__ import annotations
 

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import torch
 
-from unshift.config import RunConfig, load_config
+from unshift.core.errors import ConfigError, DataError, RunDirError
+from unshift.core.files import RunDir
+from unshift.core.registry import DATASETS, METHODS, MODELS, FieldError
 from unshift.data.domains import TaskData, channel_stats, hold_out
-from unshift.errors import ConfigError, DataError, RunDirError
 from unshift.methods import Method
-from unshift.registry import DATASETS, METHODS, MODELS, FieldError
-from unshift.runs import RunDir
-from unshift.specs import check_lr_scale
-from unshift.trainer import Trainer
+from unshift.training.config import RunConfig, load_config
+from unshift.training.specs import check_lr_scale
+from unshift.training.trainer import Trainer
 
 
 def build_data(cfg: RunConfig, test_only: bool = False) -> TaskData:

@@ -9,7 +9,7 @@ name the dotted key (``method.k_d``) and a Python caller gets the same message.
 This module imports nothing heavy: the built-in entries are imported (with torch) only when a
 registry is first asked for a name, so that reading a config's other sections stays fast.
 Third-party code registers its own entries the same way, from any module (made known by
-:mod:`unshift.plugins`: an entry point, ``--plugin`` or a config's ``plugins``)::
+:mod:`unshift.core.plugins`: an entry point, ``--plugin`` or a config's ``plugins``)::
 
     @METHODS.register("my_method")
     class MyMethod(Method):
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from unshift.errors import FieldError, require
+from unshift.core.errors import FieldError, require
 
 T = TypeVar("T")
 
@@ -34,7 +34,7 @@ T = TypeVar("T")
 PATH: dict[str, Any] = {"path": True}
 """Field metadata of a config field that holds a file or directory path (or a dict of them),
 e.g. ``root: str | None = field(default=None, metadata=PATH)``: a run's ``config.yaml``
-stores it absolute (:func:`unshift.config.resolve_paths`)."""
+stores it absolute (:func:`unshift.training.config.resolve_paths`)."""
 
 
 @dataclass
@@ -95,7 +95,7 @@ class Registry(Generic[T]):
         package = importlib.import_module(self.package)
         for module in pkgutil.iter_modules(package.__path__, f"{self.package}."):
             importlib.import_module(module.name)
-        from unshift.plugins import load_entry_points
+        from unshift.core.plugins import load_entry_points
 
         load_entry_points()
 

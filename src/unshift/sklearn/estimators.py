@@ -23,11 +23,11 @@ from typing import ClassVar
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from unshift.losses import MAPPING_OBJECTIVES
 from unshift.methods import ADDA, CDAN, DANN, Method
 from unshift.nn.conditional import map_width
-from unshift.schedules import DannLambda
-from unshift.sklearn_base import (
+from unshift.nn.losses import MAPPING_OBJECTIVES
+from unshift.nn.schedules import DannLambda
+from unshift.sklearn.base import (
     COUNT,
     EXPECTED_FAILED_CHECKS,
     NON_NEGATIVE,
@@ -45,7 +45,7 @@ _PARAMETERS = """
         Training steps; samples per domain per batch.
     optimizer, lr, momentum, weight_decay, betas, lr_schedule, lr_alpha, lr_beta
         The optimiser (``sgd`` or ``adam``) and its learning-rate schedule, as in
-        :class:`~unshift.specs.OptimizerSpec` (``optimizer`` is its ``name``).
+        :class:`~unshift.training.specs.OptimizerSpec` (``optimizer`` is its ``name``).
     accelerator, devices, precision
         Where and how to train, as Lightning Fabric takes them (the estimator's device
         parameters): ``accelerator`` ``"auto"`` (default: a GPU where there is one), ``"cpu"``,

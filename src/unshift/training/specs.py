@@ -3,7 +3,7 @@
 These dataclasses *are* the ``optim`` and ``trainer`` sections of a run config and what
 :class:`unshift.Trainer` takes, so that a knob is defined once and every caller (config files,
 the Python API, the scikit-learn estimators) can set it. Each checks its own values when built
-(:class:`~unshift.registry.FieldError` naming the field). No torch is imported until an
+(:class:`~unshift.core.registry.FieldError` naming the field). No torch is imported until an
 optimiser is built.
 """
 
@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from unshift.registry import require
-from unshift.schedules import Constant, DannLR, Schedule
+from unshift.core.registry import require
+from unshift.nn.schedules import Constant, DannLR, Schedule
 
 if TYPE_CHECKING:
     import torch

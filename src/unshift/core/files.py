@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from unshift.errors import RunDirError
+from unshift.core.errors import RunDirError
 
 CONFIG = "config.yaml"
 METRICS = "metrics.jsonl"

@@ -1,6 +1,6 @@
 """A run's training checkpoint through Lightning Fabric: written atomically (a failed write
 leaves the previous checkpoint as it was), loaded with ``weights_only`` (a damaged file is one
-:class:`~unshift.errors.RunDirError`)."""
+:class:`~unshift.core.errors.RunDirError`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from lightning_fabric import Fabric
 
-from unshift.runs import RunDir, replace_durably
+from unshift.core.files import RunDir, replace_durably
 
 
 def save_checkpoint(fabric: Fabric, run: RunDir, state: dict[str, Any]) -> None:

@@ -1,12 +1,12 @@
 """Typed run configs: YAML files in ``configs/`` plus ``key=value`` overrides.
 
 A run config has three registered sections, ``data``, ``model`` and ``method``, each a mapping
-with a ``name`` and the fields of that entry's config dataclass (see :mod:`unshift.registry`),
-and the loop's own sections ``optim``, ``trainer`` (the specs of :mod:`unshift.specs`) and
+with a ``name`` and the fields of that entry's config dataclass (see :mod:`unshift.core.registry`),
+and the loop's own sections ``optim``, ``trainer`` (the specs of :mod:`unshift.training.specs`) and
 ``report``. OmegaConf merges the YAML
 file and the dotted overrides and checks types and unknown keys against each dataclass; the
 dataclasses check their values when built. Every failure is a
-:class:`~unshift.errors.ConfigError` with one line naming the dotted key, raised before any
+:class:`~unshift.core.errors.ConfigError` with one line naming the dotted key, raised before any
 data loads. This module imports no torch: the registries import their entries (and torch) only
 when a section names one.
 """
@@ -29,10 +29,10 @@ from omegaconf.errors import (
     ValidationError,
 )
 
-from unshift.errors import ConfigError
-from unshift.plugins import load_plugins
-from unshift.registry import DATASETS, METHODS, MODELS, PATH, FieldError, Registry
-from unshift.specs import OptimizerSpec, TrainerSpec
+from unshift.core.errors import ConfigError
+from unshift.core.plugins import load_plugins
+from unshift.core.registry import DATASETS, METHODS, MODELS, PATH, FieldError, Registry
+from unshift.training.specs import OptimizerSpec, TrainerSpec
 
 SECTIONS: dict[str, tuple[Registry[Any], str]] = {
     "data": (DATASETS, "moons"),
@@ -98,7 +98,7 @@ def _explain(err: OmegaConfBaseException, prefix: str = "") -> str:
     return f"config error at '{key}': {msg}"
 
 
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 """The configs shipped in the package (``configs/`` in the repository links here)."""
 
 
@@ -224,7 +224,7 @@ def load_config(
 ) -> RunConfig:
     """The YAML file at ``path`` (if any; or a packaged config's name, :func:`find_config`) with
     ``key=value`` ``overrides`` applied, validated. The config's ``plugins`` and then
-    ``plugins`` are imported first (:mod:`unshift.plugins`) and recorded in its ``plugins``."""
+    ``plugins`` are imported first (:mod:`unshift.core.plugins`) and recorded in its ``plugins``."""
     raw = _read_yaml(find_config(path)) if path is not None else {}
     try:
         tree: DictConfig = OmegaConf.create(raw)
@@ -278,7 +278,7 @@ def _absolute(value: Any) -> Any:
 
 
 def resolve_paths(config: RunConfig) -> RunConfig:
-    """``config`` with every path field (metadata :data:`unshift.registry.PATH`) made absolute
+    """``config`` with every path field (metadata :data:`unshift.core.registry.PATH`) made absolute
     against the current directory, so that a run directory works from anywhere."""
     sections = {}
     for f in dataclasses.fields(config):

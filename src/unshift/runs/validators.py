@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from unshift.data.domains import AnyDomain, TaskData
-from unshift.errors import DataError
+from unshift.core.errors import DataError
 from unshift.eval.metrics import classification_report, predict_labels, row_batches
 from unshift.methods.base import Method
 

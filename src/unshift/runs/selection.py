@@ -1,5 +1,5 @@
 """Label-free model selection: :func:`select` ranks the snapshots of runs by a validator of
-:mod:`unshift.validators`; :func:`reverse_validation` (Zhong et al. 2010; Ganin et al. 2016
+:mod:`unshift.runs.validators`; :func:`reverse_validation` (Zhong et al. 2010; Ganin et al. 2016
 §5.1.2) trains a config forwards and backwards. Neither reads a target label.
 
 Reverse validation: a trained adaptation model labels the unlabelled target training set;
@@ -16,19 +16,19 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from unshift.config import RunConfig, load_config
+from unshift.training.config import RunConfig, load_config
 from unshift.data.domains import TaskData
-from unshift.errors import ConfigError, RunDirError
+from unshift.core.errors import ConfigError, RunDirError
 from unshift.methods import Method
-from unshift.run import run
-from unshift.runs import RunDir, write_json
-from unshift.validators import reverse_validation as reverse_validation_score
+from unshift.runs.run import run
+from unshift.core.files import RunDir, write_json
+from unshift.runs.validators import reverse_validation as reverse_validation_score
 
 
 def reverse_score(
     cfg: RunConfig, data: TaskData, method: Method, steps: int | None = None
 ) -> float:
-    """:func:`unshift.validators.reverse_validation` of the fitted ``method`` with ``cfg``'s
+    """:func:`unshift.runs.validators.reverse_validation` of the fitted ``method`` with ``cfg``'s
     method trained for ``steps`` steps (default the config's) as the backward model: higher is
     better. For ADDA, ``steps`` at or below ``method.pretrain_steps`` make the backward model a
     plain source-only classifier on the pseudo-labels (phase 1 only)."""
@@ -65,11 +65,11 @@ def score_config(
     cfg: RunConfig, validator: str | None = None, reverse_steps: int | None = None
 ) -> dict[str, float]:
     """Train ``cfg`` once and score its last iterate by ``validator`` (a name in
-    :data:`unshift.validators.VALIDATORS`, default :data:`DEFAULT_VALIDATOR`, or
+    :data:`unshift.runs.validators.VALIDATORS`, default :data:`DEFAULT_VALIDATOR`, or
     :data:`REVERSE` for :func:`reverse_validation` with ``reverse_steps`` backward steps):
     how the benchmarks' selection scripts compare candidate configs. Returns ``score``
     (higher is better), the model's ``source_acc`` and, for reporting only, ``target_acc``."""
-    from unshift.validators import VALIDATORS, ValidationData
+    from unshift.runs.validators import VALIDATORS, ValidationData
 
     validator = validator or DEFAULT_VALIDATOR
     if validator == REVERSE:
@@ -109,12 +109,12 @@ class Selection:
 
 def select(run_dirs: list[str | Path], validator: str | None = None) -> Selection:
     """Score every snapshot of every run in ``run_dirs`` with ``validator`` (a name in
-    :data:`unshift.validators.VALIDATORS`; default :data:`DEFAULT_VALIDATOR`), never reading a
+    :data:`unshift.runs.validators.VALIDATORS`; default :data:`DEFAULT_VALIDATOR`), never reading a
     target label; write ``selection.json`` into each run directory and return the ranking.
     Each run's data and networks are built once; only the weights change per snapshot."""
-    from unshift.build import build_trainer, load_run, load_weights
-    from unshift.config import to_dict
-    from unshift.validators import VALIDATORS, ValidationData
+    from unshift.training.build import build_trainer, load_run, load_weights
+    from unshift.training.config import to_dict
+    from unshift.runs.validators import VALIDATORS, ValidationData
 
     validator = validator or DEFAULT_VALIDATOR
     if validator not in VALIDATORS:

@@ -25,9 +25,9 @@ from unshift.methods import Method, SourceOnly
 from unshift.models import mlp
 from unshift.models.mlp import ACTIVATIONS
 from unshift.nn import DomainDiscriminator
-from unshift.sklearn_rows import UNLABELLED, pooled_scaler, split_rows, varying
-from unshift.specs import LR_SCHEDULES, OPTIMIZERS, OptimizerSpec, TrainerSpec
-from unshift.trainer import Trainer
+from unshift.sklearn.rows import UNLABELLED, pooled_scaler, split_rows, varying
+from unshift.training.specs import LR_SCHEDULES, OPTIMIZERS, OptimizerSpec, TrainerSpec
+from unshift.training.trainer import Trainer
 
 EXPECTED_FAILED_CHECKS = {
     "check_classifiers_classes": "y == -1 marks unlabelled target rows, so -1 cannot be a "

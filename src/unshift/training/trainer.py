@@ -18,16 +18,16 @@ from lightning_fabric import Fabric
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from unshift.checkpoints import load_checkpoint, save_checkpoint
+from unshift.core.errors import TrainingDiverged
+from unshift.core.files import TRAINED, RunDir, write_json
+from unshift.core.log_keys import DOMAIN_ACC, LR, SECONDS, SKIPPED, STEP
 from unshift.data.domains import TaskData
 from unshift.data.sampling import PairedBatches
-from unshift.errors import TrainingDiverged
 from unshift.eval.metrics import evaluate
-from unshift.log_keys import DOMAIN_ACC, LR, SECONDS, SKIPPED, STEP
 from unshift.methods.base import Method
-from unshift.runs import TRAINED, RunDir, write_json
-from unshift.specs import OptimizerSpec, TrainerSpec, check_lr_scale, split_parts
-from unshift.watchdog import DiscriminatorWatch
+from unshift.training.checkpoints import load_checkpoint, save_checkpoint
+from unshift.training.specs import OptimizerSpec, TrainerSpec, check_lr_scale, split_parts
+from unshift.training.watchdog import DiscriminatorWatch
 
 
 class Trainer:
@@ -43,14 +43,14 @@ class Trainer:
         Seeds dropout (and any other random op in a training step) and the batch order; the
         same seed gives the same result on CPU, also across a resume. Training draws from its
         own fork of torch's random state, so the caller's global state is left as it was. The
-        weights are initialised where the method is built (:func:`unshift.build.build_method`
-        seeds them from the run's seed).
+        weights are initialised where the method is built
+        (:func:`unshift.training.build.build_method` seeds them from the run's seed).
     run_dir : path, optional
         Where metrics, checkpoints and ``final.json`` go; nothing is written without it.
     spec : TrainerSpec, optional
         The loop's settings; defaults for the fields not given as keywords.
     **settings
-        Any field of :class:`~unshift.specs.TrainerSpec` (``batch_size``, ``log_every``,
+        Any field of :class:`~unshift.training.specs.TrainerSpec` (``batch_size``, ``log_every``,
         ``eval_every``, ``checkpoint_every``, ``snapshot_every``, ``accelerator``,
         ``devices``, ``precision``, ``strategy``, ``num_nodes``, ``progress_bar``,
         ``pinned_warning_steps``, ``channels_last``, ``compile``), overriding ``spec``.
@@ -70,7 +70,7 @@ class Trainer:
         unknown = sorted(set(settings) - {f.name for f in dataclasses.fields(TrainerSpec)})
         if unknown:
             raise TypeError(
-                f"Trainer got unknown settings {unknown}; see unshift.specs.TrainerSpec"
+                f"Trainer got unknown settings {unknown}; see unshift.training.specs.TrainerSpec"
             )
         self.spec = dataclasses.replace(spec or TrainerSpec(), **settings)
         self.optimizer = optimizer or OptimizerSpec()
@@ -136,7 +136,7 @@ class Trainer:
         With ``resume=True`` the run continues from ``run_dir``'s last checkpoint and ends with
         the same metrics as an uninterrupted run (CPU, same seed). Without it, a ``run_dir``
         that already holds metrics, a checkpoint or ``final.json`` is refused
-        (:class:`~unshift.errors.RunDirError`); the directory is locked while training.
+        (:class:`~unshift.core.errors.RunDirError`); the directory is locked while training.
         """
         self._launch()
         if self.is_writer:
