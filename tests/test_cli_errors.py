@@ -178,3 +178,19 @@ def test_command_exit_code_and_no_traceback(tmp_path):
         "error: bad value for config key 'data.angle': "
         "Value 'forty' of type 'str' could not be converted to Float"
     ]
+
+
+def test_a_reader_that_leaves_early_ends_the_output_quietly(tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", DANN, "--run-dir", str(run), "--set", "trainer.steps=20"]) == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "unshift", "eval", str(run)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()  # as `unshift eval RUN | head -0` does, before anything is printed
+    err = proc.stderr.read()
+    assert proc.wait() == 0, err
+    assert "Broken pipe" not in err and "Traceback" not in err, err
+    assert (run / "eval.json").exists(), "the command stopped before writing its file"

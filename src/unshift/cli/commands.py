@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any, TextIO
 
 from unshift.cli.arguments import build_parser
 from unshift.core.errors import ConfigError, RunDirError, TrainingDiverged, UnshiftError
@@ -236,5 +238,37 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
 
 
+class QuietPipe:
+    """Standard output that falls silent when its reader leaves (``unshift eval RUN | head``):
+    the command still finishes its work and writes its files; what it would have printed goes
+    nowhere, and no ``Broken pipe`` error is raised. Everything else is the stream's own."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            self._silence()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._silence()
+
+    def _silence(self) -> None:
+        # Later writes, and the interpreter's own flush at exit, go to /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.stream.fileno())
+        os.close(devnull)
+
+
 def entry_point() -> None:
+    sys.stdout = QuietPipe(sys.stdout)
     sys.exit(main())
