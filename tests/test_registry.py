@@ -116,3 +116,23 @@ def test_registering_a_taken_name_or_a_target_without_config_fails():
     with pytest.raises(TypeError, match="needs a config dataclass"):
         registry.register("b")(print)
     assert registry.names() == ["a"]
+
+
+def test_the_report_draws_every_number_a_method_logs():
+    from types import SimpleNamespace
+
+    from unshift.report.report import curve_panels
+
+    records = [
+        {"step": 10, "seconds": 0.1, "lr": 0.01, "label_loss": 0.5, "class_confusion": 0.2,
+         "margin_loss": 1.0, "feature_norm": 3.0, "per_class": [1, 2]},
+        {"step": 20, "target_acc": 0.7, "source_acc": 0.9},
+    ]  # fmt: skip
+    method = SimpleNamespace(curves={"class confusion": ("class_confusion",)})
+    panels = curve_panels(records, method)
+    assert panels["class confusion"] == ("class_confusion",)
+    assert "margin_loss" in panels["losses"] and "label_loss" in panels["losses"]
+    assert panels["other logged values"] == ("feature_norm",)
+    drawn = {k for keys in panels.values() for k in keys}
+    assert {"step", "seconds", "per_class", "lr"}.isdisjoint(drawn)  # lr: on schedules.png
+    assert "other logged values" not in curve_panels(records[1:], method)

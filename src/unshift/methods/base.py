@@ -141,6 +141,10 @@ class Method(nn.Module):
     Config: ClassVar[type[SectionConfig]] = SectionConfig
     trains_on_target: ClassVar[bool] = False
     """True for a method trained on the labelled *target* training data (the upper bound)."""
+    curves: ClassVar[dict[str, tuple[str, ...]]] = {}
+    """Panels of the report's training curves a method adds: title → keys it logs. Keys it
+    names nowhere are drawn anyway: losses (``*_loss`` or :data:`~unshift.core.log_keys.LOSSES`)
+    with the losses, any other number under "other logged values"."""
     num_domains: int = 2
 
     def __init__(self, feature_extractor: nn.Module, label_head: nn.Module) -> None:

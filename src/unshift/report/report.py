@@ -12,7 +12,17 @@ from torch import Tensor
 
 from unshift.core.errors import RunDirError
 from unshift.core.files import RunDir
-from unshift.core.log_keys import COEFF, DOMAIN_ACC, LOSSES, LR, SOURCE_ACC, TARGET_ACC
+from unshift.core.log_keys import (
+    COEFF,
+    DOMAIN_ACC,
+    LOSSES,
+    LR,
+    SECONDS,
+    SKIPPED,
+    SOURCE_ACC,
+    STEP,
+    TARGET_ACC,
+)
 from unshift.data.domains import AnyDomain, TaskData
 from unshift.eval.metrics import batches
 from unshift.eval.proxy_a import proxy_a_distance
@@ -27,6 +37,25 @@ CURVES = {
     "discriminator accuracy": (DOMAIN_ACC,),
 }
 SCHEDULES = {"λ (GRL coefficient)": (COEFF,), "learning rate": (LR,)}
+NOT_CURVES = (STEP, SECONDS, SKIPPED)
+
+
+def curve_panels(records: list[dict], method: Method) -> dict[str, tuple[str, ...]]:
+    """The panels of ``curves.png`` (title → keys): the standard ones, the method's own
+    (:attr:`Method.curves`), and every other number logged: losses (``*_loss``) beside the
+    standard losses, the rest under "other logged values"."""
+    named = {k for keys in (*CURVES.values(), *SCHEDULES.values(), *method.curves.values())
+             for k in keys}  # fmt: skip
+    logged = dict.fromkeys(
+        k for r in records for k, v in r.items() if isinstance(v, int | float) and k not in named
+    )
+    rest = [k for k in logged if k not in NOT_CURVES]
+    losses = tuple(k for k in rest if k.endswith("_loss"))
+    other = tuple(k for k in rest if k not in losses)
+    panels = {**CURVES, "losses": (*LOSSES, *losses), **method.curves}
+    return {**panels, "other logged values": other} if other else panels
+
+
 EMBEDDED_PER_DOMAIN = 1000
 T = TypeVar("T")
 
@@ -170,7 +199,7 @@ def write_report(
     images: list[tuple[str, Path | None]] = [
         (title, part(title, lambda c=curves, f=file: plots.curves(records, c, plot_dir / f)))
         for title, curves, file in (
-            ("Training curves", CURVES, "curves.png"),
+            ("Training curves", curve_panels(records, method), "curves.png"),
             ("Schedules", SCHEDULES, "schedules.png"),
         )
     ]
