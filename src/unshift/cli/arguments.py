@@ -13,6 +13,7 @@ EPILOG = """examples:
   unshift train --resume runs/dann          # continue a killed run
   unshift eval runs/dann
   unshift predict runs/dann new_points.csv --out predicted.csv
+  unshift export runs/dann --format onnx --out dann.onnx
   unshift select runs/dann runs/dann-lr2 --validator im   # runs with trainer.snapshot_every
   unshift report runs/dann --baseline runs/source_only
   unshift data mnist-m --mnist DATA/mnist --photos DATA/photos --out data/mnist_m
@@ -144,6 +145,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="CSV, or Parquet for .parquet (default: predictions.csv in RUN_DIR)",
     )
     pred.add_argument("--step", type=int, metavar="N", help="use the snapshot of step N")
+
+    exp = sub.add_parser(
+        "export",
+        help="write a trained run's inference model for serving (ONNX, TorchScript, torch.export)",
+        description="Write what predict computes (the run's input preparation and the "
+        "network from inputs to class logits; no gradient reversal or discriminator) as a "
+        "file: input 'x' float32 (N, *input_shape), output 'logits' (N, C). ONNX needs "
+        "pip install 'unshift[export]'.",
+    )
+    _run_dir(exp)
+    exp.add_argument(
+        "--format", choices=["onnx", "torchscript", "export"], default="onnx", help="(default onnx)"
+    )
+    exp.add_argument(
+        "--out", metavar="FILE", help="default: model.onnx, model.pt or model.pt2 in RUN_DIR"
+    )
+    exp.add_argument("--step", type=int, metavar="N", help="use the snapshot of step N")
 
     cfgs = sub.add_parser(
         "configs",

@@ -172,6 +172,16 @@ def predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def export(args: argparse.Namespace) -> int:
+    from unshift.runs.export import FORMATS
+    from unshift.runs.predict import load_model
+
+    run = RunDir(args.run_dir)
+    out = Path(args.out) if args.out else run.path / f"model{FORMATS[args.format]}"
+    print(f"written: {load_model(run.path, args.step).export(out, args.format)}")
+    return 0
+
+
 def configs(args: argparse.Namespace) -> int:
     from unshift.training.config import CONFIG_DIR, packaged_configs
 
@@ -215,6 +225,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "select": select,
         "report": report,
         "predict": predict,
+        "export": export,
         "configs": configs,
         "data": make_data,
     }

@@ -88,6 +88,14 @@ class Model:
         header, rows = self.table(x)
         return [r[1] for r in rows] if "label" in header else [r[1:] for r in rows]
 
+    def export(self, out: str | os.PathLike, format: str = "onnx") -> Path:
+        """Write the inference model (input preparation + network, no training-only part) to
+        ``out`` as ``onnx``, ``torchscript`` or ``export`` (``torch.export``):
+        :func:`unshift.runs.export.export_inference`."""
+        from unshift.runs.export import export_inference
+
+        return export_inference(self.method, self.info, out, format)
+
 
 def load_model(run_dir: str | os.PathLike, step: int | None = None) -> Model:
     """The trained model of ``run_dir`` (its last checkpoint, or the snapshot of ``step``), on
