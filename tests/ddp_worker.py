@@ -1,11 +1,14 @@
 """Run by tests/test_distributed.py: DANN through the trainer on two CPU processes (DDP, gloo).
 
-Usage: ``python tests/ddp_worker.py OUT_DIR``. Fabric's launcher starts the second process by
-running this script again. Each rank writes ``OUT_DIR/rank{r}.pt`` with its parameters after
-training and a gradient check of the GRL under gradient all-reduce.
+Usage: ``python tests/ddp_worker.py OUT_DIR [streamed]``. Fabric's launcher starts the second
+process by running this script again. Each rank writes ``OUT_DIR/rank{r}.pt`` with its
+parameters after training and a gradient check of the GRL under gradient all-reduce. With
+``streamed``, both domains are streamed (one reader process each per rank) and every training
+sample read is appended to ``OUT_DIR/reads_<domain>_<rank>.txt``.
 """
 
 import copy
+import os
 import sys
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from unshift.data import rotated_moons
+from unshift.data import Domain, StreamedDomain, TaskData, rotated_moons
 from unshift.methods import DANN
 from unshift.models import mlp
 from unshift.nn import DomainDiscriminator
@@ -31,7 +34,39 @@ def feature_grads(module: nn.Module) -> list[torch.Tensor]:
     return [p.grad.detach().clone() for p in module.feature_extractor.parameters()]
 
 
-def main(out: Path) -> None:
+class LoggedReads(torch.utils.data.Dataset):
+    """Rows of ``x``; each read is appended to ``<prefix>_<rank>.txt`` (the rank from the
+    environment Fabric's launcher gives each process and its readers)."""
+
+    def __init__(self, x: torch.Tensor, prefix: Path) -> None:
+        self.x, self.prefix = x, prefix
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        with open(f"{self.prefix}_{os.environ.get('LOCAL_RANK', '0')}.txt", "a") as fh:
+            fh.write(f"{i}\n")
+        return self.x[i]
+
+
+def streamed(task: TaskData, out: Path) -> TaskData:
+    """``task`` with its training domains streamed by one reader process each."""
+
+    def stream(domain: Domain, name: str) -> StreamedDomain:
+        return StreamedDomain(
+            domain.x, domain.y, (2,), name, num_workers=1,
+            train_dataset=LoggedReads(domain.x, out / f"reads_{name}"),
+        )  # fmt: skip
+
+    source, target = task.sources[0], task.targets[0]
+    return TaskData(
+        [stream(source, "source")], [stream(target.unlabelled(), "target")], task.num_classes,
+        source_test=task.source_test, target_test=task.target_test,
+    )  # fmt: skip
+
+
+def main(out: Path, mode: str) -> None:
     trainer = Trainer(
         max_steps=20,
         batch_size=32,
@@ -43,7 +78,8 @@ def main(out: Path) -> None:
         progress_bar=False,
     )
     method = dann(0)
-    trainer.fit(method, rotated_moons(n_train=128, n_test=64))
+    task = rotated_moons(n_train=128, n_test=64)
+    trainer.fit(method, streamed(task, out) if mode == "streamed" else task)
     fabric = trainer.fabric
     rank = fabric.global_rank
 
@@ -100,4 +136,4 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "memory")
