@@ -14,7 +14,7 @@ TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(TORCH_PIN)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,export,keras,vision,timm]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,export,keras,vision,timm,tracking]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -19,7 +19,7 @@ from unshift.core.files import RunDir
 from unshift.core.registry import DATASETS, METHODS, MODELS, FieldError
 from unshift.data.domains import TaskData, channel_stats, hold_out
 from unshift.methods import Method
-from unshift.training.config import RunConfig, load_config
+from unshift.training.config import RunConfig, load_config, to_dict
 from unshift.training.specs import check_lr_scale
 from unshift.training.trainer import Trainer
 
@@ -75,7 +75,9 @@ def build_method(cfg: RunConfig, data: TaskData) -> Method:
 def build_trainer(cfg: RunConfig, run_dir: str | Path | None) -> Trainer:
     """The trainer of ``cfg`` (its ``optim`` and ``trainer`` specs, its seed), writing to
     ``run_dir`` if given."""
-    return Trainer(optimizer=cfg.optim, seed=cfg.seed, run_dir=run_dir, spec=cfg.trainer)
+    return Trainer(
+        optimizer=cfg.optim, seed=cfg.seed, run_dir=run_dir, spec=cfg.trainer, hparams=to_dict(cfg)
+    )
 
 
 def load_run(

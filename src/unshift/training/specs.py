@@ -103,7 +103,8 @@ class TrainerSpec:
         same results up to rounding, about 1.5× faster on CPU for the DANN paper's digit network;
         ignored for non-image data). ``compile``: compile the method's training step with
     :func:`torch.compile` (in place: checkpoints and snapshots keep their keys; the first steps
-    pay for compiling).
+    pay for compiling). ``loggers``: also send the metric records to ``tensorboard``,
+    ``mlflow`` and/or ``csv`` (:mod:`unshift.training.tracking`).
     """
 
     steps: int = 1000
@@ -121,8 +122,12 @@ class TrainerSpec:
     pinned_warning_steps: int = 200
     channels_last: bool = False
     compile: bool = False
+    loggers: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        known = ("csv", "mlflow", "tensorboard")  # unshift.training.tracking.LOGGERS
+        unknown = [name for name in self.loggers if name not in known]
+        require(not unknown, "loggers", f"unknown {unknown}; known: {list(known)}")
         for key in ("steps", "batch_size", "devices", "num_nodes", "pinned_warning_steps"):
             value = getattr(self, key)
             require(value >= 1, key, f"must be >= 1; got {value}")

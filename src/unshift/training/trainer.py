@@ -27,6 +27,7 @@ from unshift.eval.metrics import evaluate
 from unshift.methods.base import Method
 from unshift.training.checkpoints import load_checkpoint, save_checkpoint
 from unshift.training.specs import OptimizerSpec, TrainerSpec, check_lr_scale, split_parts
+from unshift.training.tracking import Tracker, build_loggers
 from unshift.training.watchdog import DiscriminatorWatch
 
 
@@ -63,6 +64,7 @@ class Trainer:
         seed: int = 0,
         run_dir: str | Path | None = None,
         spec: TrainerSpec | None = None,
+        hparams: dict[str, Any] | None = None,
         **settings: Any,
     ) -> None:
         if max_steps is not None:
@@ -77,6 +79,7 @@ class Trainer:
         self.lr_schedule = self.optimizer.schedule()
         self.seed = seed
         self.run = RunDir(run_dir) if run_dir is not None else None
+        self.hparams = hparams or {"trainer": dataclasses.asdict(self.spec)}
         self.memory_format = (
             torch.channels_last if self.spec.channels_last else torch.contiguous_format
         )
@@ -159,14 +162,16 @@ class Trainer:
 
     def _fit(self, method: Method, data: TaskData, resume: bool) -> dict[str, Any]:
         method.check_fits(data)
-        if self.run is None and resume:
-            raise ValueError("resume=True needs a run_dir")
+        if self.run is None and (resume or self.spec.loggers):
+            raise ValueError("resume=True and loggers need a run_dir")
         if self.run is not None and resume:
             self.run.require(checkpoint=True, config=False)
         elif self.is_writer:
             assert self.run is not None
             self.run.refuse_existing(TRAINED, "fit(resume=True)", "a new run_dir")
         fabric = self.fabric
+        writer = self.run if self.is_writer else None
+        tracker = Tracker(writer, build_loggers(self.spec.loggers, writer), self.hparams)
         if self.memory_format is torch.channels_last:
             method.to(memory_format=torch.channels_last)
         groups = method.param_groups()
@@ -258,15 +263,11 @@ class Trainer:
                 )
                 if DOMAIN_ACC in record:
                     watch.observe(step, record[DOMAIN_ACC])
-                if self.is_writer:
-                    self.run.append_metrics(record)  # type: ignore[union-attr]
+                tracker.record(record)
 
             if self.spec.eval_every and step % self.spec.eval_every == 0 and step != self.max_steps:
                 scores = self.evaluate(method, data)
-                if self.is_writer:
-                    self.run.append_metrics(  # type: ignore[union-attr]
-                        {"step": step, **{k: v for k, v in scores.items() if k.endswith("_acc")}}
-                    )
+                tracker.record({STEP: step, **accuracies(scores)})
             every = self.spec.snapshot_every
             if self.is_writer and every and (step % every == 0 or step == self.max_steps):
                 self.run.write_snapshot(step, method.state_dict())  # type: ignore[union-attr]
@@ -281,11 +282,15 @@ class Trainer:
         final = {**self.evaluate(method, data), "steps": step, "wall_s": wall, "seed": self.seed}
         if self.is_writer:
             assert self.run is not None
-            self.run.append_metrics(
-                {"step": step, **{k: v for k, v in final.items() if k.endswith("_acc")}}
-            )
+            tracker.record({STEP: step, **accuracies(final)})
+            tracker.finalize()
             write_json(self.run.final, final)
         return final
+
+
+def accuracies(scores: dict[str, Any]) -> dict[str, Any]:
+    """The accuracies among evaluation ``scores`` (keys ending in ``_acc``)."""
+    return {k: v for k, v in scores.items() if k.endswith("_acc")}
 
 
 __all__ = ["DiscriminatorWatch", "OptimizerSpec", "Trainer", "TrainerSpec", "check_lr_scale"]
