@@ -20,17 +20,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from unshift.training.build import build_method, load_weights
-from unshift.training.config import RunConfig, load_config
+from unshift.core.errors import DataError, RunDirError
+from unshift.core.files import RunDir
 from unshift.data.domains import Domain, TaskData
 from unshift.data.image_files import ImageFiles, image_extensions, images_below, transforms
 from unshift.data.images import match_images
 from unshift.data.streamed import StreamedDomain, default_workers
 from unshift.data.tabular import load_features
-from unshift.core.errors import DataError, RunDirError
 from unshift.eval.predictions import Table, predicted_logits, prediction_table, write_table
 from unshift.methods import Method
-from unshift.core.files import RunDir
+from unshift.training.build import build_method, load_weights
+from unshift.training.config import RunConfig, load_config
 
 
 @dataclass

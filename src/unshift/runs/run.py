@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from unshift.training.build import build_data, build_method, build_trainer
-from unshift.training.config import RunConfig, resolve_paths, to_yaml
+from unshift.core.files import RunDir, atomic_write, write_json
 from unshift.data.domains import TaskData
 from unshift.eval.predictions import prediction_table, write_table
 from unshift.methods import Method
-from unshift.core.files import RunDir, atomic_write, write_json
+from unshift.training.build import build_data, build_method, build_trainer
+from unshift.training.config import RunConfig, resolve_paths, to_yaml
 from unshift.training.trainer import Trainer
 
 PREDICTIONS = "target_test_predictions.csv"
@@ -53,8 +53,8 @@ def run(
     ``report.md``; without it nothing is written. ``resume=True`` continues ``run_dir`` from its
     last checkpoint. Paths in the config are stored absolute (so that ``eval``, ``report`` and
     ``--resume`` work from any directory). A directory that already holds a run is refused
-    (:class:`~unshift.core.errors.RunDirError`) unless ``resume`` or ``overwrite``, which first moves
-    the old run to ``<run_dir>.old-<time>`` (:attr:`Run.replaced`); nothing is deleted. While
+    (:class:`~unshift.core.errors.RunDirError`) unless ``resume`` or ``overwrite``, which first
+    moves the old run to ``<run_dir>.old-<time>`` (:attr:`Run.replaced`); nothing is deleted. While
     it trains, the directory is locked against a second process. ``data``: the task, when the
     caller has already built it for this config (e.g. several methods on one task).
     """

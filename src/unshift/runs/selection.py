@@ -16,13 +16,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from unshift.training.config import RunConfig, load_config
-from unshift.data.domains import TaskData
 from unshift.core.errors import ConfigError, RunDirError
+from unshift.core.files import RunDir, write_json
+from unshift.data.domains import TaskData
 from unshift.methods import Method
 from unshift.runs.run import run
-from unshift.core.files import RunDir, write_json
 from unshift.runs.validators import reverse_validation as reverse_validation_score
+from unshift.training.config import RunConfig, load_config
 
 
 def reverse_score(
@@ -112,9 +112,9 @@ def select(run_dirs: list[str | Path], validator: str | None = None) -> Selectio
     :data:`unshift.runs.validators.VALIDATORS`; default :data:`DEFAULT_VALIDATOR`), never reading a
     target label; write ``selection.json`` into each run directory and return the ranking.
     Each run's data and networks are built once; only the weights change per snapshot."""
+    from unshift.runs.validators import VALIDATORS, ValidationData
     from unshift.training.build import build_trainer, load_run, load_weights
     from unshift.training.config import to_dict
-    from unshift.runs.validators import VALIDATORS, ValidationData
 
     validator = validator or DEFAULT_VALIDATOR
     if validator not in VALIDATORS:

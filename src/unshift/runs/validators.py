@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from unshift.data.domains import AnyDomain, TaskData
 from unshift.core.errors import DataError
+from unshift.data.domains import AnyDomain, TaskData
 from unshift.eval.metrics import classification_report, predict_labels, row_batches
 from unshift.methods.base import Method
 
