@@ -271,3 +271,24 @@ def test_dann_mnist_batch_norm_and_dropout_options_keep_the_papers_network_by_de
     with pytest.raises(ConfigError, match=r"'model\.dropout': must lie in \[0, 1\)"):
         digits = CONFIGS / "digits" / "mnist_usps_source_only.yaml"
         load_config(digits, ["data.root=/data", "model.dropout=1"])
+
+
+def test_a_key_given_twice_is_refused_naming_it_and_both_lines(tmp_path):
+    config = tmp_path / "twice.yaml"
+    config.write_text(
+        "data: {name: moons}\nmodel: {name: mlp}\nmethod: {name: dann}\n"
+        "optim:\n  lr: 0.1\n  momentum: 0.9\n  lr: 0.5\n"
+    )
+    with pytest.raises(
+        ConfigError, match=r"key 'lr' appears twice in one mapping \(lines 5 and 7\)"
+    ):
+        load_config(config)
+    with pytest.raises(ConfigError, match=r"--set optim: key 'lr' appears twice .*\(line 1\)"):
+        load_config(DANN, ["optim={lr: 1, lr: 2}"])
+    merged = tmp_path / "merged.yaml"  # a YAML merge key overriding a merged value is no repeat
+    merged.write_text(
+        "data: {name: moons}\nmodel: {name: mlp}\nmethod: {name: dann}\n"
+        "base: &base {lr: 0.1, momentum: 0.9}\noptim:\n  <<: *base\n  lr: 0.5\n"
+    )
+    with pytest.raises(ConfigError, match="unknown config key 'base'"):  # read, then checked
+        load_config(merged)

@@ -33,6 +33,7 @@ from unshift.core.errors import ConfigError
 from unshift.core.plugins import load_plugins
 from unshift.core.registry import DATASETS, METHODS, MODELS, PATH, FieldError, Registry
 from unshift.training.specs import OptimizerSpec, TrainerSpec
+from unshift.training.yaml_keys import DuplicateKey, load_yaml
 
 SECTIONS: dict[str, tuple[Registry[Any], str]] = {
     "data": (DATASETS, "moons"),
@@ -129,7 +130,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if path.is_dir():
         raise ConfigError(f"config file {path} is a directory; give a YAML file")
     try:
-        content = yaml.safe_load(path.read_text())
+        content = load_yaml(path.read_text())
+    except DuplicateKey as err:
+        raise ConfigError(f"config file {path}: {err}") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -151,7 +154,9 @@ def _parse_override(item: str) -> tuple[str, Any]:
     if not key:
         raise ConfigError(f"--set takes key=value; got '{item}'")
     try:
-        value = yaml.safe_load(text) if text else None
+        value = load_yaml(text) if text else None
+    except DuplicateKey as err:
+        raise ConfigError(f"--set {key}: {err}") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"--set {key}: cannot read the value '{text}'") from err
     return key.strip(), value
