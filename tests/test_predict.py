@@ -74,6 +74,30 @@ def test_predict_refuses_data_of_another_width(feature_run, tmp_path, capsys):
     assert err == "error: the run was trained on samples of shape (10,); these have shape (12,)"
 
 
+def test_a_loaded_model_predicts_arrays_lists_frames_and_any_float_dtype(feature_run):
+    import pandas as pd
+
+    model = unshift.load_model(feature_run[0])
+    x = np.random.default_rng(0).integers(0, 3, (6, 10)).astype(np.float64)
+    expected = model.predict(torch.tensor(x, dtype=torch.float32))
+    for given in (x, x.tolist(), pd.DataFrame(x), torch.tensor(x), torch.tensor(x).half()):
+        assert model.predict(given) == expected, type(given)
+
+
+def test_rows_holding_nan_or_infinity_are_refused_naming_them(feature_run, tmp_path, capsys):
+    run, _ = feature_run
+    x = np.ones((5, 10))
+    x[1, 3], x[4, 0] = np.nan, -np.inf
+    np.savez(tmp_path / "bad.npz", X=x)
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(run), str(tmp_path / "bad.npz"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: 2 of 5 input rows hold NaN or infinite values (rows 1, 4,")
+    assert not out.exists()
+    with pytest.raises(unshift.core.errors.DataError, match="rows 1, 4"):
+        unshift.load_model(run).predict(x)
+
+
 def test_predict_images_from_a_directory(tmp_path):
     from PIL import Image
 

@@ -54,15 +54,26 @@ class Model:
         """The data's own label values (class index ``k`` is ``classes[k]``), if not ``0..C-1``."""
         return self.info.get("classes")
 
-    def prepare(self, x: Tensor) -> Tensor:
-        """Inputs ``(N, *input_shape)`` as the run's training saw them (dense, ``log1p`` and
-        standardisation applied where the run did); a shape mismatch is a :class:`DataError`."""
+    def prepare(self, x: Any) -> Tensor:
+        """Inputs ``(N, *input_shape)`` (a tensor of any float dtype, ``uint8`` pixels, a NumPy
+        array, a list of rows or a pandas frame) as the run's training saw them (dense, float32,
+        ``log1p`` and standardisation applied where the run did); a shape mismatch or a row
+        holding NaN or an infinity is a :class:`DataError`."""
+        x = as_inputs(x)
         if tuple(x.shape[1:]) != self.input_shape:
             raise DataError(
                 f"the run was trained on samples of shape {self.input_shape}; these have shape "
                 f"{tuple(x.shape[1:])}"
             )
         x = x.to_dense() if x.is_sparse else x
+        if bad := [
+            i for i, ok in enumerate(torch.isfinite(x).flatten(1).all(1).tolist()) if not ok
+        ]:
+            rows = ", ".join(map(str, bad[:10])) + (", …" if len(bad) > 10 else "")
+            raise DataError(
+                f"{len(bad)} of {len(x)} input rows hold NaN or infinite values (rows {rows}, "
+                "counted from 0); their predictions would mean nothing: drop or fill them"
+            )
         transform = self.info.get("input_transform", {})
         if transform.get("log1p"):
             x = torch.log1p(x)
@@ -95,6 +106,21 @@ class Model:
         from unshift.runs.export import export_inference
 
         return export_inference(self.method, self.info, out, format)
+
+
+def as_inputs(x: Any) -> Tensor:
+    """Model inputs as a tensor: ``uint8`` pixels and sparse tensors as they are; any other
+    tensor, NumPy array, list of rows or pandas frame as float32."""
+    if isinstance(x, Tensor):
+        return x if x.is_sparse or x.dtype in (torch.uint8, torch.float32) else x.float()
+    if hasattr(x, "to_numpy"):  # a pandas frame or series
+        x = x.to_numpy()
+    if isinstance(x, np.ndarray) and x.dtype == np.uint8:
+        return torch.from_numpy(x)
+    try:
+        return torch.from_numpy(np.asarray(x, dtype=np.float32))
+    except (TypeError, ValueError) as err:
+        raise DataError(f"inputs must be numbers, one row per sample ({err})") from None
 
 
 def load_model(run_dir: str | os.PathLike, step: int | None = None) -> Model:
