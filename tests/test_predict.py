@@ -98,6 +98,21 @@ def test_rows_holding_nan_or_infinity_are_refused_naming_them(feature_run, tmp_p
         unshift.load_model(run).predict(x)
 
 
+def test_a_csv_without_a_header_is_predicted_row_for_row(tmp_path):
+    run = tmp_path / "run"
+    dann = str(CONFIGS / "moons" / "dann.yaml")
+    assert main(["train", dann, "--run-dir", str(run), "--set", "trainer.steps=20"]) == 0
+    rows = "0.1,0.2\n1,1\n-0.3,0.5\n"
+    (tmp_path / "plain.csv").write_text(rows)
+    (tmp_path / "named.csv").write_text("a,b\n" + rows)
+    for name in ("plain", "named"):
+        out = tmp_path / f"{name}_pred.csv"
+        assert main(["predict", str(run), str(tmp_path / f"{name}.csv"), "--out", str(out)]) == 0
+    plain = (tmp_path / "plain_pred.csv").read_text().splitlines()
+    assert len(plain) == 4 and [r.split(",")[0] for r in plain[1:]] == ["0", "1", "2"]
+    assert plain == (tmp_path / "named_pred.csv").read_text().splitlines()
+
+
 def test_predict_images_from_a_directory(tmp_path):
     from PIL import Image
 

@@ -56,6 +56,15 @@ def test_csv_with_label_column_anywhere(tmp_path):
     assert tuple(unlabelled.x.shape) == (2, 3) and unlabelled.y is None
 
 
+def test_a_csv_without_a_header_keeps_every_row(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("0.5,1,2\n1.5,0,3\n-2,1e3,nan\n")
+    domain = load_features(path, labelled=False)
+    assert tuple(domain.x.shape) == (3, 3) and domain.x[0].tolist() == [0.5, 1.0, 2.0]
+    with pytest.raises(DataError, match="'label' column named in a header line"):
+        load_features(path)
+
+
 @pytest.mark.parametrize(
     "name, content, message",
     [

@@ -6,7 +6,8 @@ Formats, chosen by file name:
   kept sparse (a torch COO tensor) so that only a batch at a time is made dense.
 - ``.npz``: arrays ``X`` ``(N, F)`` and, optionally, ``y`` ``(N,)``.
 - ``.mat`` (MATLAB): ``fts`` or ``X`` for features, ``labels`` or ``y`` for labels.
-- ``.csv``: a header row; the label column (default ``label``) is optional for targets.
+- ``.csv``: a header row, whose label column (default ``label``) is optional for targets; a
+  file whose first line is all numbers has no header and no label column (every row is data).
 
 Labels must be integers ``>= 0``; the binary ``{-1, +1}`` convention of svmlight files is
 mapped to ``{0, 1}``, and whole-number floats (as CSV tools write them) are accepted.
@@ -123,17 +124,29 @@ def _read_mat(path: Path) -> tuple[Tensor, np.ndarray | None]:
     return _features(content[key_x], path, f"'{key_x}'"), y
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _read_csv(path: Path, label_column: str) -> tuple[Tensor, np.ndarray | None]:
     try:
         with open(path) as fh:
             header = fh.readline().strip().split(",")
+        if all(map(_is_number, header)):  # the first line is data: no header, no label column
+            header = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "input contained no data": refused below
-            table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+            table = np.loadtxt(path, delimiter=",", skiprows=1 if header else 0, ndmin=2)
     except (OSError, ValueError, UnicodeDecodeError, zlib.error) as err:
         raise DataError(f"data file {path} is not a readable numeric CSV file ({err})") from None
     if table.size == 0:
         raise DataError(f"data file {path} holds a header but no rows")
+    if not header:
+        return _features(table, path, "features"), None
     if table.shape[1] != len(header):
         raise DataError(
             f"{path}: the header names {len(header)} columns but rows hold {table.shape[1]}"
@@ -180,7 +193,7 @@ def load_features(
     if y is None and labelled:
         raise DataError(
             f"data file {path} has no labels (expected e.g. 'y', 'labels' or a "
-            f"'{label_column}' column)"
+            f"'{label_column}' column{' named in a header line' if kind == '.csv' else ''})"
         )
     if x.shape[0] == 0:
         raise DataError(f"data file {path} is empty: it holds no samples")
