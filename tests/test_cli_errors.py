@@ -194,3 +194,21 @@ def test_a_reader_that_leaves_early_ends_the_output_quietly(tmp_path):
     assert proc.wait() == 0, err
     assert "Broken pipe" not in err and "Traceback" not in err, err
     assert (run / "eval.json").exists(), "the command stopped before writing its file"
+
+
+def test_an_accelerator_this_machine_lacks_is_one_line(tmp_path, capsys):
+    import numpy as np
+
+    from unshift.core.errors import ConfigError
+    from unshift.sklearn import DANNClassifier
+
+    run = tmp_path / "run"  # CUDA is hidden from the tests (conftest)
+    code, err = run_main(
+        ["train", DANN, "--run-dir", str(run), "--set", "trainer.accelerator=cuda"], capsys
+    )
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert err.startswith("error: trainer settings accelerator=cuda") and "['cpu']" in err
+    assert not run.exists()
+    x, y = np.zeros((8, 2)), np.array([0, 1, 0, 1, -1, -1, -1, -1])
+    with pytest.raises(ConfigError, match="accelerator=cuda, devices=1"):
+        DANNClassifier(accelerator="cuda", max_steps=2).fit(x, y)

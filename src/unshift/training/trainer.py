@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from lightning_fabric import Fabric
 from torch import Tensor
 from tqdm.auto import tqdm
 
@@ -26,6 +25,7 @@ from unshift.data.sampling import PairedBatches
 from unshift.eval.metrics import evaluate
 from unshift.methods.base import Method
 from unshift.training.checkpoints import load_checkpoint, save_checkpoint
+from unshift.training.devices import make_fabric
 from unshift.training.specs import OptimizerSpec, TrainerSpec, check_lr_scale, split_parts
 from unshift.training.tracking import Tracker, build_loggers
 from unshift.training.watchdog import DiscriminatorWatch
@@ -83,13 +83,7 @@ class Trainer:
         self.memory_format = (
             torch.channels_last if self.spec.channels_last else torch.contiguous_format
         )
-        self.fabric = Fabric(
-            accelerator=self.spec.accelerator,
-            devices=self.spec.devices,
-            precision=self.spec.precision,  # type: ignore[arg-type]
-            strategy=self.spec.strategy,
-            num_nodes=self.spec.num_nodes,
-        )
+        self.fabric = make_fabric(self.spec)
         self._launched = False
         self._stream: PairedBatches | None = None
 
