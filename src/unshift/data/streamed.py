@@ -203,7 +203,6 @@ class StreamedDomain:
             batch_sampler=keys,
             collate_fn=functools.partial(_collate, float_pixels=device.type == "cpu"),
             num_workers=self.num_workers,
-            pin_memory=torch.cuda.is_available(),
         )
 
     def take(self, index: Tensor) -> Tensor:
