@@ -1,4 +1,10 @@
-"""The Keras 3 port on the torch backend (extra ``[keras]``, installed by ``make test``)."""
+"""The Keras 3 port on whichever backend Keras runs (extra ``[keras]``).
+
+The main suite runs this file on the torch backend; ``make test-keras-backends`` (part of
+``make test``) runs it once per backend, torch, JAX and TensorFlow, in an environment of its own
+(``KERAS_BACKEND`` picks one). Nothing here imports a backend's own library except
+:func:`input_gradient`.
+"""
 
 import importlib.util
 import os
@@ -9,43 +15,69 @@ import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras", reason="the [keras] extra is not installed")
-torch = pytest.importorskip("torch")
 
 import unshift.keras as uk  # noqa: E402
 from unshift.nn.schedules import Constant  # noqa: E402
 
-pytestmark = pytest.mark.skipif(
-    keras.backend.backend() != "torch", reason="these tests drive the torch backend"
-)
+BACKEND = keras.backend.backend()
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "keras_dann.py"
+
+
+def input_gradient(fn, x: np.ndarray) -> np.ndarray:
+    """``d fn(x) / dx`` of a scalar ``fn``, by the running backend's own autodiff."""
+    if BACKEND == "torch":
+        import torch
+
+        t = torch.tensor(x, requires_grad=True)
+        (grad,) = torch.autograd.grad(fn(t), t)
+        return grad.numpy()
+    if BACKEND == "jax":
+        import jax
+
+        return np.asarray(jax.grad(fn)(jax.numpy.asarray(x)))
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        t = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            y = fn(t)
+        return tape.gradient(y, t).numpy()
+    pytest.skip(f"no autodiff helper for the {BACKEND} backend")
 
 
 def test_forward_is_bitwise_identity_and_gradient_is_minus_coeff():
     layer = uk.GradientReversal(0.7)
-    x = torch.randn(5, 3, requires_grad=True)
-    y = layer(x)
-    assert torch.equal(y, x)
-    upstream = torch.randn(5, 3)
-    (g,) = torch.autograd.grad(y, x, upstream)
-    assert torch.equal(g, -torch.tensor(0.7, dtype=torch.float32) * upstream)
+    rng = np.random.default_rng(0)
+    x, upstream = rng.normal(size=(2, 5, 3)).astype("float32")
+    assert np.array_equal(keras.ops.convert_to_numpy(layer(x)), x)
+    weights = keras.ops.convert_to_tensor(upstream)
+    grad = input_gradient(lambda t: keras.ops.sum(layer(t) * weights), x)
+    assert np.array_equal(grad, -np.float32(0.7) * upstream)
 
 
-def test_upstream_kernel_negated_downstream_unchanged():
+def _kernel_steps(with_grl: bool) -> tuple[np.ndarray, np.ndarray]:
+    """How one compiled SGD step (lr 1) moves the kernels of ``Dense(4) → [GRL] → Dense(1)``."""
     keras.utils.set_random_seed(0)
-    up, down = keras.layers.Dense(4), keras.layers.Dense(1)
-    grl = uk.GradientReversal(1.0)
-    x = torch.randn(8, 3)
+    inputs = keras.Input((3,))
+    h = keras.layers.Dense(4, name="up")(inputs)
+    out = keras.layers.Dense(1, name="down")(uk.GradientReversal(1.0)(h) if with_grl else h)
+    model = keras.Model(inputs, out)
+    model.compile(keras.optimizers.SGD(1.0), "mse")
+    kernels = [model.get_layer(n).kernel for n in ("up", "down")]
+    before = [keras.ops.convert_to_numpy(k).copy() for k in kernels]
+    x = np.random.default_rng(1).normal(size=(8, 3)).astype("float32")
+    model.train_on_batch(x, np.ones((8, 1), dtype="float32"))
+    up, down = (keras.ops.convert_to_numpy(k) - b for k, b in zip(kernels, before, strict=True))
+    return up, down
 
-    def grads(with_grl):
-        h = up(x)
-        out = down(grl(h) if with_grl else h)
-        loss = (out**2).mean()
-        return torch.autograd.grad(loss, [up.kernel.value, down.kernel.value])
 
-    up_plain, down_plain = grads(False)
-    up_rev, down_rev = grads(True)
-    assert torch.equal(up_rev, -up_plain)
-    assert torch.equal(down_rev, down_plain)
+def test_train_step_negates_the_upstream_update_and_keeps_the_downstream_one():
+    up_plain, down_plain = _kernel_steps(with_grl=False)
+    up_rev, down_rev = _kernel_steps(with_grl=True)
+    assert np.abs(up_plain).min() > 1e-4
+    np.testing.assert_allclose(up_rev, -up_plain, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(down_rev, down_plain, rtol=1e-5, atol=1e-7)
 
 
 def test_negative_coeff_is_rejected():
@@ -75,6 +107,18 @@ def test_scheduled_coefficient_reaches_the_train_step(coeff, changes):
     assert (not np.array_equal(before, after)) is changes
 
 
+def test_a_coefficient_changed_mid_epoch_reaches_the_train_step():
+    """0 on the first batch, 1 after: the upstream kernel must move (on JAX the train step runs
+    on the trainer's copy of the variables, which an assignment reaches only through a sync)."""
+    model = _grl_only_model()
+    before = keras.ops.convert_to_numpy(model.get_layer("up").kernel).copy()
+    x, y = np.random.default_rng(0).normal(size=(64, 3)), np.arange(64) % 2
+    scheduler = uk.CoeffScheduler(lambda p: 0.0 if p < 0.25 else 1.0, total_steps=4)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[scheduler])
+    assert scheduler.last_coeff == 1.0
+    assert not np.array_equal(before, keras.ops.convert_to_numpy(model.get_layer("up").kernel))
+
+
 def test_dann_schedule_rises_over_training():
     model = _grl_only_model()
     scheduler = uk.CoeffScheduler(total_steps=8)
@@ -82,7 +126,9 @@ def test_dann_schedule_rises_over_training():
 
     class Spy(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            seen.append(float(keras.ops.convert_to_numpy(model.layers[2].coeff)))
+            # self.model, not the closure's model: on JAX, Keras syncs the variables from the
+            # trainer's state only when a callback asks for its model
+            seen.append(float(keras.ops.convert_to_numpy(self.model.layers[2].coeff)))
 
     x, y = np.zeros((64, 3)), np.zeros(64, dtype=int)
     model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[scheduler, Spy()])
