@@ -154,8 +154,30 @@ def locked_by_a_live_process(finished: Path, tmp: Path) -> Path:
     return run
 
 
+def edited(finished: Path, tmp: Path, old: str = "lr: 0.1", new: str = "lr: 0.2") -> Path:
+    """An unfinished run whose config.yaml was changed by hand after its last checkpoint."""
+    run = unfinished(finished, tmp)
+    config = run / "config.yaml"
+    assert old in config.read_text()
+    config.write_text(config.read_text().replace(old, new))
+    return run
+
+
 # name: (setup(finished, tmp) -> argv, what the line says); every case exits 2 (bad input)
 CASES = {
+    "resume a run whose config.yaml was edited": (
+        lambda f, t: ["train", "--resume", str(edited(f, t))],
+        "the config differs from the one the checkpoint was trained with: optim.lr 0.1 -> 0.2. "
+        "Restore it, or resume with --allow-changed optim.lr",
+    ),
+    "resume allowing another key than the one changed": (
+        lambda f, t: ["train", "--resume", str(edited(f, t)), "--allow-changed", "trainer"],
+        "optim.lr 0.1 -> 0.2",
+    ),
+    "--allow-changed without --resume": (
+        lambda f, t: ["train", DANN, "--allow-changed", "optim.lr"],
+        "--allow-changed goes with --resume RUN_DIR",
+    ),
     # run directories
     "train into a finished run": (
         lambda f, t: ["train", DANN, "--run-dir", str(f), *SHORT],
@@ -517,6 +539,34 @@ def test_resume_of_a_finished_run_changes_nothing(finished, capsys):
     assert main(["train", "--resume", str(finished)]) == 0
     assert "has finished (40 steps): nothing to resume, nothing changed" in capsys.readouterr().out
     assert digest(finished) == before
+
+
+def test_a_resume_that_allows_the_changed_key_continues_and_records_the_change(
+    finished, tmp_path, capsys
+):
+    run = edited(finished, tmp_path)
+    assert main(["train", "--resume", str(run), "--allow-changed", "optim.lr"]) == 0
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    changes = [r for r in records if "config_changed" in r]
+    assert changes == [{"step": 40, "config_changed": {"optim.lr": [0.1, 0.2]}}]
+    assert (run / "final.json").exists()
+
+
+def test_trainer_resume_compares_its_settings_with_the_checkpoint(tmp_path):
+    from unshift import Trainer
+    from unshift.core.errors import ConfigError
+    from unshift.data import Domain, TaskData
+    from unshift.methods import SourceOnly
+
+    x, y = torch.randn(64, 2), torch.arange(64) % 2
+    data = TaskData([Domain(x, y)], [Domain(x)], num_classes=2)
+    method = SourceOnly(torch.nn.Linear(2, 4), torch.nn.Linear(4, 2))
+    Trainer(max_steps=4, batch_size=8, run_dir=tmp_path / "r").fit(method, data)
+    (tmp_path / "r" / "final.json").unlink()
+    with pytest.raises(ConfigError, match=r"trainer.batch_size 8 -> 16"):
+        Trainer(max_steps=4, batch_size=16, run_dir=tmp_path / "r").fit(method, data, resume=True)
+    trainer = Trainer(max_steps=4, batch_size=16, run_dir=tmp_path / "r")
+    assert trainer.fit(method, data, resume=True, allow_changed=("trainer.batch_size",))
 
 
 def test_a_stale_lock_is_taken_over(finished, tmp_path):

@@ -83,6 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue the run in RUN_DIR from its last checkpoint, with its own config; it "
         "ends with the same metrics as an uninterrupted run",
     )
+    train.add_argument(
+        "--allow-changed",
+        nargs="+",
+        default=(),
+        metavar="KEY",
+        help="with --resume: continue although RUN_DIR's config.yaml differs from the config its "
+        "checkpoint was trained with in KEY (e.g. optim.lr; a section name allows all its keys); "
+        "the change is recorded in metrics.jsonl. Without it such a resume is refused",
+    )
 
     ev = sub.add_parser(
         "eval",

@@ -64,6 +64,8 @@ def _default_run_dir(config_path: str | None, cfg: RunConfig) -> Path:
 
 def train(args: argparse.Namespace) -> int:
     plugins = [*environment_plugins(), *args.plugins]
+    if args.allow_changed and not args.resume:
+        raise ConfigError("--allow-changed goes with --resume RUN_DIR")
     if args.resume:
         existing = RunDir(args.resume).require(checkpoint=True)
         cfg = load_config(existing.config)
@@ -95,7 +97,13 @@ def train(args: argparse.Namespace) -> int:
     from unshift.runs.run import run
 
     try:
-        result = run(cfg, run_dir, resume=bool(args.resume), overwrite=args.overwrite)
+        result = run(
+            cfg,
+            run_dir,
+            resume=bool(args.resume),
+            allow_changed=tuple(args.allow_changed),
+            overwrite=args.overwrite,
+        )
     except KeyboardInterrupt as err:
         code = EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
         how = "terminated" if code == EXIT_TERMINATED else "interrupted"

@@ -20,6 +20,8 @@ SOURCE_ACC: Final = "source_acc"
 TARGET_ACC: Final = "target_acc"
 SKIPPED: Final = "skipped_samples"
 """Training samples left out so far because they could not be read (streamed domains)."""
+CONFIG_CHANGED: Final = "config_changed"
+"""``{key: [trained value, resumed value]}``: what a resume with ``--allow-changed`` changed."""
 
 LOSSES: Final = (LABEL_LOSS, DOMAIN_LOSS, MAPPING_LOSS, TARGET_ENTROPY, DISCREPANCY)
 """Loss keys (nats), drawn together."""

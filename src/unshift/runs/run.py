@@ -42,6 +42,7 @@ def run(
     run_dir: str | Path | None = None,
     *,
     resume: bool = False,
+    allow_changed: tuple[str, ...] = (),
     overwrite: bool = False,
     data: TaskData | None = None,
     report: bool = True,
@@ -51,18 +52,19 @@ def run(
     With ``run_dir`` the run directory gets ``config.yaml`` (unless ``resume``), metrics,
     checkpoints, ``final.json``, the target test predictions and, with ``report``,
     ``report.md``; without it nothing is written. ``resume=True`` continues ``run_dir`` from its
-    last checkpoint. Paths in the config are stored absolute (so that ``eval``, ``report`` and
+    last checkpoint, refusing a config that differs from the checkpoint's in keys not named in
+    ``allow_changed``. Paths in the config are stored absolute (so that ``eval``, ``report`` and
     ``--resume`` work from any directory). A directory that already holds a run is refused
     (:class:`~unshift.core.errors.RunDirError`) unless ``resume`` or ``overwrite``, which first
-    moves the old run to ``<run_dir>.old-<time>`` (:attr:`Run.replaced`); nothing is deleted. While
-    it trains, the directory is locked against a second process. ``data``: the task, when the
-    caller has already built it for this config (e.g. several methods on one task).
+    moves the old run to ``<run_dir>.old-<time>`` (:attr:`Run.replaced`); nothing is deleted.
+    While it trains, the directory is locked against a second process. ``data``: the task, when
+    the caller has already built it for this config (e.g. several methods on one task).
     """
     cfg = resolve_paths(cfg)
     trainer = build_trainer(cfg, run_dir)
     writer = trainer.is_writer
     if not writer or run_dir is None:
-        return _run(cfg, None, trainer, data, resume, report)
+        return _run(cfg, None, trainer, data, (resume, allow_changed), report)
     rd, replaced = RunDir(run_dir), None
     rd.refuse_if_locked()
     if not resume and rd.holds_run():
@@ -76,7 +78,7 @@ def run(
         flush=True,
     )
     with rd.locked():
-        result = _run(cfg, rd, trainer, data, resume, report)
+        result = _run(cfg, rd, trainer, data, (resume, allow_changed), report)
     result.replaced = replaced
     return result
 
@@ -86,15 +88,16 @@ def _run(
     rd: RunDir | None,
     trainer: Trainer,
     data: TaskData | None,
-    resume: bool,
+    resuming: tuple[bool, tuple[str, ...]],
     report: bool,
 ) -> Run:
+    resume, allow_changed = resuming
     data = build_data(cfg) if data is None else data
     method = build_method(cfg, data)
     if rd is not None and not resume:
         atomic_write(rd.config, lambda tmp: tmp.write_text(to_yaml(cfg)))
         write_json(rd.task, data.shape_info())
-    final = trainer.fit(method, data, resume=resume)
+    final = trainer.fit(method, data, resume=resume, allow_changed=allow_changed)
     method.cpu().eval()
     if rd is not None:
         if data.target_test is not None:

@@ -17,18 +17,17 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from unshift.core.errors import TrainingDiverged
 from unshift.core.files import TRAINED, RunDir, write_json
-from unshift.core.log_keys import DOMAIN_ACC, LR, SECONDS, SKIPPED, STEP
+from unshift.core.log_keys import CONFIG_CHANGED, DOMAIN_ACC, LR, SECONDS, SKIPPED, STEP
 from unshift.data.domains import TaskData
 from unshift.data.sampling import PairedBatches
 from unshift.eval.metrics import evaluate
 from unshift.methods.base import Method
-from unshift.training.checkpoints import load_checkpoint, save_checkpoint
+from unshift.training.checkpoints import config_changes, load_checkpoint, save_checkpoint
 from unshift.training.devices import make_fabric
 from unshift.training.specs import OptimizerSpec, TrainerSpec, check_lr_scale, split_parts
 from unshift.training.tracking import Tracker, build_loggers
-from unshift.training.watchdog import DiscriminatorWatch
+from unshift.training.watchdog import DiscriminatorWatch, diverged
 
 
 class Trainer:
@@ -113,25 +112,20 @@ class Trainer:
         with self.fabric.autocast():
             return evaluate(method, data, self.fabric.device)
 
-    def _diverged(self, loss: float, step: int, phase: str) -> TrainingDiverged:
-        where = f" (phase '{phase}')" if phase != "joint" else ""
-        kept = (
-            f"; the last good checkpoint is kept at {self.run.checkpoint}"
-            if self.run is not None and self.run.checkpoint.exists()
-            else ""
-        )
-        return TrainingDiverged(
-            f"the loss became {loss} at step {step}{where}; training stopped{kept}. Likely "
-            "causes, in order: inputs of a large scale (standardise them), too high a learning "
-            "rate, too high a λ."
-        )
-
     # ------------------------------------------------------------------ the loop
-    def fit(self, method: Method, data: TaskData, resume: bool = False) -> dict[str, Any]:
+    def fit(
+        self,
+        method: Method,
+        data: TaskData,
+        resume: bool = False,
+        allow_changed: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
         """Train ``method`` on ``data``; return (and write) the final metrics.
 
         With ``resume=True`` the run continues from ``run_dir``'s last checkpoint and ends with
-        the same metrics as an uninterrupted run (CPU, same seed). Without it, a ``run_dir``
+        the same metrics as an uninterrupted run (CPU, same seed); a config (``hparams``) that
+        differs from the checkpoint's is refused unless its changed keys are ``allow_changed``
+        (then recorded in ``metrics.jsonl`` as ``config_changed``). Without it, a ``run_dir``
         that already holds metrics, a checkpoint or ``final.json`` is refused
         (:class:`~unshift.core.errors.RunDirError`); the directory is locked while training.
         """
@@ -139,22 +133,26 @@ class Trainer:
         if self.is_writer:
             assert self.run is not None
             with self.run.locked():
-                return self._fit_seeded(method, data, resume)
-        return self._fit_seeded(method, data, resume)
+                return self._fit_seeded(method, data, resume, allow_changed)
+        return self._fit_seeded(method, data, resume, allow_changed)
 
-    def _fit_seeded(self, method: Method, data: TaskData, resume: bool) -> dict[str, Any]:
+    def _fit_seeded(
+        self, method: Method, data: TaskData, resume: bool, allow_changed: tuple[str, ...]
+    ) -> dict[str, Any]:
         device = self.fabric.device
         accelerated = [device] if device.type != "cpu" else []
         with torch.random.fork_rng(devices=accelerated, device_type=device.type):
             torch.manual_seed(self.seed)
             try:
-                return self._fit(method, data, resume)
+                return self._fit(method, data, resume, allow_changed)
             finally:  # reader processes of streamed domains end with the fit, however it ends
                 if self._stream is not None:
                     self._stream.close()
                 self._stream = None
 
-    def _fit(self, method: Method, data: TaskData, resume: bool) -> dict[str, Any]:
+    def _fit(
+        self, method: Method, data: TaskData, resume: bool, allow_changed: tuple[str, ...]
+    ) -> dict[str, Any]:
         method.check_fits(data)
         if self.run is None and (resume or self.spec.loggers):
             raise ValueError("resume=True and loggers need a run_dir")
@@ -190,10 +188,13 @@ class Trainer:
         if resume:
             assert self.run is not None
             rest = load_checkpoint(self.fabric, self.run, saved_objects)
+            changed = config_changes(rest.get("config"), self.hparams, allow_changed)
             step, stream.drawn, elapsed = rest["step"], rest["drawn"], rest["elapsed"]
             torch.set_rng_state(rest["rng"])
             if self.is_writer:
                 self.run.truncate_metrics(step)
+                if changed:
+                    tracker.record({STEP: step, CONFIG_CHANGED: changed})
         elif self.is_writer:
             assert self.run is not None
             self.run.create()
@@ -205,6 +206,7 @@ class Trainer:
                 "drawn": stream.drawn,
                 "elapsed": elapsed + time.perf_counter() - start,
                 "rng": torch.get_rng_state(),
+                "config": self.hparams,
             }
 
         start = time.perf_counter()
@@ -237,7 +239,8 @@ class Trainer:
                 loss, phase_logs = model(*batch, phase.name)
                 if not bool(torch.isfinite(loss.detach())):
                     bar.close()
-                    raise self._diverged(loss.item(), step, phase.name)
+                    kept = self.run.checkpoint if self.run is not None else None
+                    raise diverged(loss.item(), step, phase.name, kept)
                 fabric.backward(loss)
                 for optimizer in stepped:
                     optimizer.step()

@@ -1,10 +1,29 @@
-"""The discriminator watchdog: warnings about the two known failures of adversarial training,
-read off the discriminator's batch accuracy (logged under
-:data:`unshift.core.log_keys.DOMAIN_ACC`)."""
+"""What the loop watches for: the two known failures of adversarial training, read off the
+discriminator's batch accuracy (logged under :data:`unshift.core.log_keys.DOMAIN_ACC`), and a
+loss that is no longer finite."""
 
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
+
+from unshift.core.errors import TrainingDiverged
+
+
+def diverged(loss: float, step: int, phase: str, checkpoint: Path | None) -> TrainingDiverged:
+    """The error for a non-finite ``loss`` at ``step``, naming the last good ``checkpoint``
+    where one exists."""
+    where = f" (phase '{phase}')" if phase != "joint" else ""
+    kept = (
+        f"; the last good checkpoint is kept at {checkpoint}"
+        if checkpoint is not None and checkpoint.exists()
+        else ""
+    )
+    return TrainingDiverged(
+        f"the loss became {loss} at step {step}{where}; training stopped{kept}. Likely "
+        "causes, in order: inputs of a large scale (standardise them), too high a learning "
+        "rate, too high a λ."
+    )
 
 
 class DiscriminatorWatch:
