@@ -98,6 +98,32 @@ def test_rows_holding_nan_or_infinity_are_refused_naming_them(feature_run, tmp_p
         unshift.load_model(run).predict(x)
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_non_finite_missing_writes_empty_predictions_in_place(feature_run, tmp_path, suffix):
+    import pandas as pd
+
+    run, _ = feature_run
+    x = np.random.default_rng(0).integers(0, 3, (5, 10)).astype(np.float64)
+    x[1, 3], x[4, 0] = np.nan, np.inf
+    np.savez(tmp_path / "bad.npz", X=x)
+    out = tmp_path / f"p{suffix}"
+    argv = ["predict", str(run), str(tmp_path / "bad.npz"), "--out", str(out)]
+    assert main([*argv, "--non-finite", "missing"]) == 0
+    table = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    assert table["row"].tolist() == [0, 1, 2, 3, 4]
+    assert table.iloc[[1, 4], 1:].isna().all().all()
+    assert table.iloc[[0, 2, 3], 1:].notna().all().all()
+    model = unshift.load_model(run)
+    finite = model.predict(x[[0, 2, 3]])
+    predicted = model.predict(x, non_finite="missing")
+    assert predicted == [finite[0], None, finite[1], finite[2], None]
+    assert table["label"].iloc[[0, 2, 3]].tolist() == finite
+    with pytest.raises(unshift.core.errors.DataError, match="all 2 input rows"):
+        model.predict(x[[1, 4]], non_finite="missing")
+    with pytest.raises(ValueError, match="non_finite must be one of"):
+        model.predict(x, non_finite="zero")
+
+
 def test_a_csv_without_a_header_is_predicted_row_for_row(tmp_path):
     run = tmp_path / "run"
     dann = str(CONFIGS / "moons" / "dann.yaml")

@@ -154,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="CSV, or Parquet for .parquet (default: predictions.csv in RUN_DIR)",
     )
     pred.add_argument("--step", type=int, metavar="N", help="use the snapshot of step N")
+    pred.add_argument(
+        "--non-finite",
+        choices=["refuse", "missing"],
+        default="refuse",
+        help="input rows holding NaN or an infinity: refuse the file, naming them (default), or "
+        "write them as rows with an empty label and empty probabilities",
+    )
 
     exp = sub.add_parser(
         "export",

@@ -176,7 +176,7 @@ def predict(args: argparse.Namespace) -> int:
     from unshift.runs.predict import predict_file
 
     out = Path(args.out) if args.out else RunDir(args.run_dir).path / "predictions.csv"
-    print(f"written: {predict_file(args.run_dir, args.data, out, args.step)}")
+    print(f"written: {predict_file(args.run_dir, args.data, out, args.step, args.non_finite)}")
     return 0
 
 

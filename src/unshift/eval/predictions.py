@@ -99,11 +99,13 @@ def write_table(table: Table, path: str | os.PathLike) -> Path:
                 "or give a .csv file"
             ) from None
         frame = pd.DataFrame(rows, columns=header)
+        if any(v is None for r in rows for v in r):  # missing predictions: nullable columns
+            frame = frame.convert_dtypes()
         atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
         return path
 
     def cell(v: object) -> str:
-        return f"{v:.6g}" if isinstance(v, float) else str(v)
+        return f"{v:.6g}" if isinstance(v, float) else "" if v is None else str(v)
 
     text = ",".join(header) + "\n" + "".join(",".join(map(cell, r)) + "\n" for r in rows)
     atomic_write(path, lambda tmp: tmp.write_text(text))

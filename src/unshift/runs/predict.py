@@ -54,25 +54,29 @@ class Model:
         """The data's own label values (class index ``k`` is ``classes[k]``), if not ``0..C-1``."""
         return self.info.get("classes")
 
-    def prepare(self, x: Any) -> Tensor:
+    def inputs(self, x: Any) -> Tensor:
         """Inputs ``(N, *input_shape)`` (a tensor of any float dtype, ``uint8`` pixels, a NumPy
-        array, a list of rows or a pandas frame) as the run's training saw them (dense, float32,
-        ``log1p`` and standardisation applied where the run did); a shape mismatch or a row
-        holding NaN or an infinity is a :class:`DataError`."""
+        array, a list of rows or a pandas frame) as a dense tensor; a shape mismatch is a
+        :class:`DataError`."""
         x = as_inputs(x)
         if tuple(x.shape[1:]) != self.input_shape:
             raise DataError(
                 f"the run was trained on samples of shape {self.input_shape}; these have shape "
                 f"{tuple(x.shape[1:])}"
             )
-        x = x.to_dense() if x.is_sparse else x
-        if bad := [
-            i for i, ok in enumerate(torch.isfinite(x).flatten(1).all(1).tolist()) if not ok
-        ]:
+        return x.to_dense() if x.is_sparse else x
+
+    def prepare(self, x: Any) -> Tensor:
+        """:meth:`inputs` as the run's training saw them (float32, ``log1p`` and standardisation
+        applied where the run did); a row holding NaN or an infinity is a :class:`DataError`."""
+        x = self.inputs(x)
+        if bad := non_finite_rows(x):
             rows = ", ".join(map(str, bad[:10])) + (", …" if len(bad) > 10 else "")
             raise DataError(
                 f"{len(bad)} of {len(x)} input rows hold NaN or infinite values (rows {rows}, "
-                "counted from 0); their predictions would mean nothing: drop or fill them"
+                "counted from 0); their predictions would mean nothing: drop or fill them, or "
+                "write them as missing predictions (--non-finite missing; Python: "
+                "non_finite='missing')"
             )
         transform = self.info.get("input_transform", {})
         if transform.get("log1p"):
@@ -81,11 +85,29 @@ class Model:
             x = (x - torch.tensor(transform["mean"])) / torch.tensor(transform["std"])
         return x
 
-    def table(self, x: Tensor | StreamedDomain, ids: list | None = None) -> Table:
+    def table(self, x: Any, ids: list | None = None, non_finite: str = "refuse") -> Table:
         """:func:`~unshift.eval.predictions.prediction_table` of inputs ``x`` (prepared here),
-        or of a streamed domain of images (:func:`read_inputs`)."""
-        data = x if isinstance(x, StreamedDomain) else self.prepare(x)
-        return prediction_table(self.method.predict, data, self.classes, ids)
+        or of a streamed domain of images (:func:`read_inputs`). Rows holding NaN or an
+        infinity are refused (``non_finite="refuse"``) or kept as rows whose label and
+        probabilities are missing (``"missing"``: empty CSV cells, Parquet nulls, ``None``)."""
+        if isinstance(x, StreamedDomain):
+            return prediction_table(self.method.predict, x, self.classes, ids)
+        if non_finite not in NON_FINITE:
+            raise ValueError(f"non_finite must be one of {NON_FINITE}; got {non_finite!r}")
+        x = self.inputs(x)
+        ids = list(range(len(x))) if ids is None else ids
+        bad = set(non_finite_rows(x)) if non_finite == "missing" else set()
+        if len(bad) == len(x) > 0:
+            raise DataError(
+                f"all {len(x)} input rows hold NaN or infinite values: nothing to predict"
+            )
+        kept = [i for i in range(len(x)) if i not in bad]
+        header, rows = prediction_table(
+            self.method.predict, self.prepare(x[kept]), self.classes, [ids[i] for i in kept]
+        )
+        predicted = iter(rows)
+        blank = [None] * (len(header) - 1)
+        return header, [[ids[i], *blank] if i in bad else next(predicted) for i in range(len(x))]
 
     def predict_proba(self, x: Tensor) -> Tensor:
         """Class probabilities ``(N, C)`` for inputs ``x`` (single-output runs)."""
@@ -94,9 +116,10 @@ class Model:
             raise DataError("predict_proba is for single-output runs; use table() for several")
         return torch.softmax(logits.float(), dim=1)
 
-    def predict(self, x: Tensor) -> list:
-        """Predicted labels, in the data's own label values, for inputs ``x``."""
-        header, rows = self.table(x)
+    def predict(self, x: Any, non_finite: str = "refuse") -> list:
+        """Predicted labels, in the data's own label values, for inputs ``x``; with
+        ``non_finite="missing"`` a row holding NaN or an infinity gets ``None``."""
+        header, rows = self.table(x, non_finite=non_finite)
         return [r[1] for r in rows] if "label" in header else [r[1:] for r in rows]
 
     def export(self, out: str | os.PathLike, format: str = "onnx") -> Path:
@@ -106,6 +129,15 @@ class Model:
         from unshift.runs.export import export_inference
 
         return export_inference(self.method, self.info, out, format)
+
+
+NON_FINITE = ("refuse", "missing")
+"""What :meth:`Model.table` does with input rows holding NaN or an infinity."""
+
+
+def non_finite_rows(x: Tensor) -> list[int]:
+    """Indices of the rows of ``x`` ``(N, *)`` that hold NaN or an infinity."""
+    return [i for i, ok in enumerate(torch.isfinite(x).flatten(1).all(1).tolist()) if not ok]
 
 
 def as_inputs(x: Any) -> Tensor:
@@ -202,9 +234,13 @@ def read_inputs(path: str | os.PathLike, model: Model) -> tuple[Tensor | Streame
 
 
 def predict_file(
-    run_dir: str | os.PathLike, data: str | os.PathLike, out: str | os.PathLike, step: int | None
+    run_dir: str | os.PathLike,
+    data: str | os.PathLike,
+    out: str | os.PathLike,
+    step: int | None,
+    non_finite: str = "refuse",
 ) -> Path:
     """``unshift predict``: the predictions of ``run_dir``'s model for ``data`` in ``out``."""
     model = load_model(run_dir, step)
     x, ids = read_inputs(data, model)
-    return write_table(model.table(x, ids), out)
+    return write_table(model.table(x, ids, non_finite), out)
