@@ -49,3 +49,21 @@ def test_a_one_sample_target_trains_and_reports(tmp_path, capsys):
     args = [a for s in sets for a in ("--set", s)]
     assert main(["train", str(CONFIGS / "features_dann.yaml"), "--run-dir", str(run), *args]) == 0
     assert "proxy A-distance, raw inputs | nan" in (run / "report.md").read_text()
+
+
+def test_the_report_shows_a_below_chance_distance_as_zero_with_the_measured_value():
+    from unshift.report.report import pad_cell
+
+    assert pad_cell(-0.008) == "0.000 (measured -0.008: no better than chance)"
+    assert pad_cell(1.17) == "1.170" and pad_cell(0.0) == "0.000"
+    assert pad_cell(math.nan) == "nan"
+
+
+def test_a_confusion_matrix_has_one_integer_tick_per_class(tmp_path, monkeypatch):
+    from unshift.report import plots
+
+    seen = {}
+    monkeypatch.setattr(plots, "_save", lambda fig, path: seen.setdefault("ax", fig.axes[0]))
+    plots.confusion([[5, 1], [2, 7]], "2 classes", tmp_path / "c.png")
+    ax = seen["ax"]
+    assert list(ax.get_xticks()) == [0, 1] and list(ax.get_yticks()) == [0, 1]

@@ -97,6 +97,8 @@ def confusion(matrix: Sequence[Sequence[int]], title: str, path: Path) -> Path:
             fontsize=8,
             color="white" if v > m.max() / 2 else "black",
         )
+    ax.set_xticks(range(len(m)))
+    ax.set_yticks(range(len(m)))
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title)
