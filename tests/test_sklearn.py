@@ -201,3 +201,59 @@ def test_a_feature_never_seen_in_training_cannot_move_predictions():
     loud = clf.predict_proba(np.hstack([xtt, np.full((len(xtt), 1), 1e6)]))
     assert np.array_equal(quiet, loud)
     assert clf.scaler_.scale_[2] == np.inf
+
+
+def _with_target_rows():
+    xs, ys, xt, _, _ = moons()
+    return np.r_[xs, xt], np.r_[ys, np.full(len(xt), -1)], len(xs)
+
+
+def test_score_leaves_unlabelled_rows_out_instead_of_counting_them_as_errors():
+    X, y, n = _with_target_rows()
+    clf = DANNClassifier(**FAST).fit(X, y)
+    assert clf.score(X, y) == pytest.approx(np.mean(clf.predict(X[:n]) == y[:n]))
+    assert clf.score(X, y) == clf.score(X[:n], y[:n]) > 0.5
+    weights = np.r_[np.ones(n), np.zeros(len(y) - n)]
+    assert clf.score(X, y, weights) == clf.score(X[:n], y[:n])
+    with pytest.raises(ValueError, match="every row has y == -1"):
+        clf.score(X[n:], y[n:])
+
+
+def test_source_folds_test_only_labelled_rows_and_train_on_every_target_row():
+    from sklearn.model_selection import cross_val_score
+
+    from unshift.sklearn import SourceFolds
+
+    X, y, n = _with_target_rows()
+    folds = list(SourceFolds(4, shuffle=True, random_state=0).split(X, y))
+    assert len(folds) == 4
+    tested = np.concatenate([test for _, test in folds])
+    assert sorted(tested) == list(range(n))  # every labelled row tested once, no target row
+    for train, test in folds:
+        assert set(range(n, len(y))) <= set(train) and not set(train) & set(test)
+    for scoring in (None, "accuracy"):
+        scores = cross_val_score(DANNClassifier(**FAST), X, y, cv=SourceFolds(3), scoring=scoring)
+        assert scores.shape == (3,) and scores.min() > 0.6, (scoring, scores)
+
+
+def test_a_fold_of_only_unlabelled_rows_is_not_scored_zero():
+    from sklearn.model_selection import KFold, cross_val_score
+
+    X, y, _ = _with_target_rows()
+    with pytest.warns(UserWarning, match="every row has y == -1"):
+        scores = cross_val_score(DANNClassifier(**FAST), X, y, cv=KFold(4))
+    assert np.isnan(scores[2:]).all() and scores[:2].min() > 0.6, scores
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (np.array(["a", "b"] * 10 + [-1] * 10, dtype=object), "y mixes strings"),
+        (np.array(["a", "b"] * 10 + ["-1"] * 10), "y holds the string '-1'"),
+        (np.array([b"a", b"b"] * 10 + [b"-1"] * 10), "y holds the string '-1'"),
+    ],
+)
+def test_labels_that_hide_the_unlabelled_rows_are_refused(labels, message):
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(ValueError, match=message):
+        DANNClassifier(**FAST).fit(X, labels)

@@ -1,5 +1,6 @@
 """Domain adaptation as scikit-learn estimators (:mod:`~unshift.sklearn.estimators`), on a
-shared base (:mod:`~unshift.sklearn.base`) and its row handling (:mod:`~unshift.sklearn.rows`)."""
+shared base (:mod:`~unshift.sklearn.base`) and its row handling (:mod:`~unshift.sklearn.rows`);
+:class:`SourceFolds` cross-validates with unlabelled target rows (:mod:`~unshift.sklearn.folds`)."""
 
 from unshift.sklearn.estimators import (
     EXPECTED_FAILED_CHECKS,
@@ -8,11 +9,13 @@ from unshift.sklearn.estimators import (
     DANNClassifier,
     SourceOnlyClassifier,
 )
+from unshift.sklearn.folds import SourceFolds
 
 __all__ = [
     "EXPECTED_FAILED_CHECKS",
     "ADDAClassifier",
     "CDANClassifier",
     "DANNClassifier",
+    "SourceFolds",
     "SourceOnlyClassifier",
 ]

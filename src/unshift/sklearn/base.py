@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils import Tags, check_random_state
+from sklearn.utils import Tags, _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -25,7 +25,14 @@ from unshift.methods import Method, SourceOnly
 from unshift.models import mlp
 from unshift.models.mlp import ACTIVATIONS
 from unshift.nn import DomainDiscriminator
-from unshift.sklearn.rows import UNLABELLED, pooled_scaler, split_rows, varying
+from unshift.sklearn.rows import (
+    UNLABELLED,
+    check_label_kinds,
+    pooled_scaler,
+    split_rows,
+    unlabelled,
+    varying,
+)
 from unshift.training.specs import LR_SCHEDULES, OPTIMIZERS, OptimizerSpec, TrainerSpec
 from unshift.training.trainer import Trainer
 
@@ -166,6 +173,7 @@ class ShallowClassifier(ClassifierMixin, BaseEstimator):
         to their weights (and weight the input scaling's statistics); equal weights are the
         same as none.
         """
+        check_label_kinds(y)
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float32)
         check_classification_targets(y)
         if sample_weight is not None:
@@ -225,6 +233,20 @@ class ShallowClassifier(ClassifierMixin, BaseEstimator):
         """Predicted labels ``(n_samples,)``, values from ``classes_``."""
         index = self.predict_proba(X).argmax(axis=1)
         return self.classes_[index]
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Accuracy on the labelled rows of ``X`` ``(n_samples, n_features)``: rows with
+        ``y == -1`` (unlabelled) are left out, never counted as errors; with none labelled it is
+        a ``ValueError``. For cross-validation, :class:`~unshift.sklearn.SourceFolds` keeps
+        them out of test folds for any scorer."""
+        labelled = ~unlabelled(np.asarray(y))
+        if not labelled.any():
+            raise ValueError("score needs labelled rows; every row has y == -1 (unlabelled)")
+        if labelled.all():
+            return super().score(X, y, sample_weight)
+        weight = None if sample_weight is None else _safe_indexing(sample_weight, labelled)
+        X, y = _safe_indexing(X, labelled), _safe_indexing(y, labelled)
+        return super().score(X, y, weight)
 
 
 def _weights(w: np.ndarray | None) -> torch.Tensor | None:

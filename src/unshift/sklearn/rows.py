@@ -14,6 +14,37 @@ UNLABELLED = -1
 """The label of an unlabelled (target) row, as in :mod:`sklearn.semi_supervised`."""
 
 
+def unlabelled(y: np.ndarray) -> np.ndarray:
+    """A mask ``(n,)`` of the rows of ``y`` ``(n,)`` marked unlabelled (numeric ``-1``)."""
+    if y.dtype.kind in "iuf":
+        return y == UNLABELLED
+    if y.dtype == object:
+        return np.array([isinstance(v, int | float | np.number) and v == UNLABELLED for v in y])
+    return np.zeros(len(y), bool)
+
+
+def check_label_kinds(y: Any) -> None:
+    """Refuse labels whose unlabelled rows cannot be told apart: strings mixed with numbers,
+    and the string ``'-1'`` (a class to scikit-learn, not the marker ``-1``)."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "OUS" or y.ndim != 1:
+        return
+    texts = [v for v in y.tolist() if isinstance(v, str | bytes)]
+    if texts and len(texts) < len(y):
+        numbers = sorted({repr(v) for v in y.tolist() if not isinstance(v, str | bytes)})[:3]
+        raise ValueError(
+            f"y mixes strings ({texts[0]!r}, ...) with other values ({', '.join(numbers)}); with "
+            "string labels, mark the unlabelled target rows by sample_domain (< 0) or pass "
+            "them as X_target, or map the labels to integers and mark those rows -1"
+        )
+    if any(t in ("-1", b"-1") for t in texts):
+        raise ValueError(
+            "y holds the string '-1', which scikit-learn takes as a class, not as the "
+            "unlabelled marker -1: give numeric labels with -1 for target rows, or mark them by "
+            "sample_domain (< 0) or pass them as X_target"
+        )
+
+
 def _stack(parts: list[Any]) -> Any:
     return (scipy.sparse.vstack if scipy.sparse.issparse(parts[0]) else np.vstack)(parts)
 
@@ -56,7 +87,7 @@ def split_rows(
             )
         is_target = sample_domain < 0
     else:
-        is_target = y == UNLABELLED if y.dtype.kind in "iuf" else np.zeros(len(y), bool)
+        is_target = unlabelled(y)
     X_source, X_tgt = X[~is_target], X[is_target]
     w = sample_weight
     w_source, w_tgt = (None, None) if w is None else (w[~is_target], w[is_target])
