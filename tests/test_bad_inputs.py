@@ -20,7 +20,7 @@ import torch
 from unshift.cli import EXIT_BAD_INPUT, main
 from unshift.core.errors import DataError, RunDirError
 
-from .conftest import CONFIGS
+from .conftest import CONFIGS, scaled, wait_for
 from .test_streaming import make_folder
 
 DANN = str(CONFIGS / "moons" / "dann.yaml")
@@ -630,12 +630,9 @@ def test_sigterm_checkpoints_and_says_how_to_resume(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    ckpt = run / "checkpoints" / "last.ckpt"
-    deadline = time.monotonic() + 120
-    while not ckpt.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_for(run / "checkpoints" / "last.ckpt", proc)
     proc.terminate()
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=scaled(60))
     assert proc.returncode == 143
     assert err.strip().splitlines()[-1] == (
         f"error: terminated; continue from the last checkpoint with: unshift train --resume {run}"
@@ -744,12 +741,10 @@ def test_sigint_at_a_random_step_then_resume_ends_bit_identical(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 120
-    while not (stopped / "checkpoints" / "last.ckpt").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(stopped / "checkpoints" / "last.ckpt", proc)
     time.sleep(random.uniform(0.0, 0.5))
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=scaled(60))
     if proc.returncode == 0:
         pytest.skip("the run ended before the signal arrived")
     assert proc.returncode == 130, err
@@ -774,9 +769,7 @@ def test_a_second_train_into_a_directory_in_use_is_refused_naming_the_process(tm
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 120
-        while not (run / "checkpoints" / "last.ckpt").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for(run / "checkpoints" / "last.ckpt", proc)
         capsys.readouterr()
         for second in (["--resume", str(run)], [DANN, "--run-dir", str(run), "--overwrite"]):
             assert main(["train", *second]) == 2

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from .conftest import scaled
+
 WORKER = Path(__file__).resolve().parent / "ddp_worker.py"
 
 
@@ -18,7 +20,7 @@ def launch(out: Path, *mode: str) -> subprocess.CompletedProcess:
         [sys.executable, str(WORKER), str(out), *mode],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=scaled(240),
         env=env,
         cwd=out,
     )

@@ -2,7 +2,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
@@ -16,7 +15,7 @@ from unshift.methods import DANN, SourceOnly
 from unshift.models import mlp
 from unshift.training.trainer import OptimizerSpec, Trainer
 
-from .conftest import CONFIGS
+from .conftest import CONFIGS, wait_for
 
 DANN_CFG = str(CONFIGS / "moons" / "dann.yaml")
 
@@ -40,10 +39,7 @@ def kill_9_resume_and_compare(config: str, args: list[str], tmp_path) -> tuple:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    ckpt = killed / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 120
-    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.005)
+    wait_for(killed / "checkpoints" / "last.ckpt", proc, poll=0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
