@@ -71,10 +71,10 @@ def run(
         if not overwrite:
             rd.refuse_existing()
         replaced = rd.move_aside()
-    n = trainer.fabric.world_size
+    n, threads = trainer.fabric.world_size, trainer.threads(resume)
     print(
         f"training on {trainer.fabric.device}, precision {trainer.spec.precision}, "
-        f"{n} process{'es' * (n > 1)}",
+        f"{n} process{'es' * (n > 1)}, {threads} CPU thread{'s' * (threads > 1)}",
         flush=True,
     )
     with rd.locked():

@@ -34,45 +34,8 @@ from unshift.sklearn.base import (
     ShallowClassifier,
     store_params,
 )
-
-_PARAMETERS = """
-    Parameters
-    ----------
-    hidden, activation
-        The feature extractor: an MLP with these hidden widths and activation
-        (``relu``/``tanh``/``sigmoid``); the label head is linear.
-    max_steps, batch_size
-        Training steps; samples per domain per batch.
-    optimizer, lr, momentum, weight_decay, betas, lr_schedule, lr_alpha, lr_beta
-        The optimiser (``sgd`` or ``adam``) and its learning-rate schedule, as in
-        :class:`~unshift.training.specs.OptimizerSpec` (``optimizer`` is its ``name``).
-    accelerator, devices, precision
-        Where and how to train, as Lightning Fabric takes them (the estimator's device
-        parameters): ``accelerator`` ``"auto"`` (default: a GPU where there is one), ``"cpu"``,
-        ``"cuda"``, ``"mps"``; ``devices`` how many; ``precision`` e.g. ``"32-true"``,
-        ``"bf16-mixed"``.
-    random_state
-        Seeds initialisation and batch order (an int is the torch seed; ``None`` or a
-        ``RandomState`` draws one).
-    scale_inputs
-        Scale every feature by its standard deviation over the pooled source and target rows
-        (no labels read), centring dense inputs on their mean too; sparse inputs stay sparse
-        (scaled, not centred). On by default, so that raw counts or features ×1000 train with
-        the default learning rate; ``False`` feeds ``X`` as given.
-"""
-
-_ATTRIBUTES = """
-    Attributes
-    ----------
-    classes_ : ndarray (n_classes,)
-        The labels seen on labelled rows, in the order of ``predict_proba``'s columns.
-    n_features_in_ : int
-        Features per row.
-    method_ : unshift.methods.Method
-        The trained network (source-only when ``fit`` saw no target rows).
-    scaler_ : sklearn.preprocessing.StandardScaler or None
-        The input scaling fitted on the pooled rows (``scale_inputs``).
-"""
+from unshift.sklearn.docstrings import ATTRIBUTES as _ATTRIBUTES
+from unshift.sklearn.docstrings import PARAMETERS as _PARAMETERS
 
 
 class SourceOnlyClassifier(ShallowClassifier):
@@ -118,6 +81,7 @@ class DANNClassifier(ShallowClassifier):
         accelerator: str = "auto",
         devices: int = 1,
         precision: str = "32-true",
+        threads: int | None = None,
         lambda_max: float = 1.0,
         gamma: float = 10.0,
         discriminator_hidden: Sequence[int] = (50,),
@@ -188,6 +152,7 @@ class CDANClassifier(ShallowClassifier):
         accelerator: str = "auto",
         devices: int = 1,
         precision: str = "32-true",
+        threads: int | None = None,
         lambda_max: float = 1.0,
         gamma: float = 10.0,
         discriminator_hidden: Sequence[int] = (50,),
@@ -264,6 +229,7 @@ class ADDAClassifier(ShallowClassifier):
         accelerator: str = "auto",
         devices: int = 1,
         precision: str = "32-true",
+        threads: int | None = None,
         pretrain_fraction: float = 0.5,
         objective: str = "gan",
         discriminator_hidden: Sequence[int] = (500, 500),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import torch
 from lightning_fabric import Fabric
 
 from unshift.core.errors import ConfigError
@@ -65,3 +66,14 @@ def config_changes(
             "fit(resume=True, allow_changed=...)) if you mean the change"
         )
     return changed
+
+
+def checkpoint_threads(run: RunDir) -> int | None:
+    """The CPU thread count ``run``'s last checkpoint was trained with (None: none recorded, or
+    no readable checkpoint); read without loading the weights (memory-mapped)."""
+    try:
+        state = torch.load(run.checkpoint, mmap=True, weights_only=True, map_location="cpu")
+    except Exception:  # a damaged file is reported where the checkpoint is loaded
+        return None
+    threads = state.get("threads") if isinstance(state, dict) else None
+    return threads if isinstance(threads, int) else None

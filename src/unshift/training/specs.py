@@ -104,7 +104,10 @@ class TrainerSpec:
         ignored for non-image data). ``compile``: compile the method's training step with
     :func:`torch.compile` (in place: checkpoints and snapshots keep their keys; the first steps
     pay for compiling). ``loggers``: also send the metric records to ``tensorboard``,
-    ``mlflow`` and/or ``csv`` (:mod:`unshift.training.tracking`).
+    ``mlflow`` and/or ``csv`` (:mod:`unshift.training.tracking`). ``threads``: CPU threads for
+    torch while training (``None``: the CPUs this process may use less those other processes
+    keep busy at the start, :func:`unshift.training.threads.auto_threads`; a resumed run keeps
+    its first count). Results on CPU are bit-identical for the same seed and thread count.
     """
 
     steps: int = 1000
@@ -123,6 +126,7 @@ class TrainerSpec:
     channels_last: bool = False
     compile: bool = False
     loggers: list[str] = field(default_factory=list)
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         known = ("csv", "mlflow", "tensorboard")  # unshift.training.tracking.LOGGERS
@@ -134,6 +138,10 @@ class TrainerSpec:
         for key in ("log_every", "eval_every", "checkpoint_every", "snapshot_every"):
             value = getattr(self, key)
             require(value >= 0, key, f"must be >= 0 (0: never); got {value}")
+        if self.threads is not None:
+            require(
+                self.threads >= 1, "threads", f"must be >= 1 (or null: auto); got {self.threads}"
+            )
 
 
 def check_lr_scale(lr_scale: dict[str, float], names: list[str], owner: str) -> None:

@@ -23,9 +23,10 @@ from unshift.data.domains import TaskData
 from unshift.data.sampling import PairedBatches
 from unshift.eval.metrics import evaluate
 from unshift.methods.base import Method
-from unshift.training.checkpoints import config_changes, load_checkpoint, save_checkpoint
+from unshift.training import checkpoints
 from unshift.training.devices import make_fabric
 from unshift.training.specs import OptimizerSpec, TrainerSpec, check_lr_scale, split_parts
+from unshift.training.threads import auto_threads, torch_threads
 from unshift.training.tracking import Tracker, build_loggers
 from unshift.training.watchdog import DiscriminatorWatch, diverged
 
@@ -50,10 +51,8 @@ class Trainer:
     spec : TrainerSpec, optional
         The loop's settings; defaults for the fields not given as keywords.
     **settings
-        Any field of :class:`~unshift.training.specs.TrainerSpec` (``batch_size``, ``log_every``,
-        ``eval_every``, ``checkpoint_every``, ``snapshot_every``, ``accelerator``,
-        ``devices``, ``precision``, ``strategy``, ``num_nodes``, ``progress_bar``,
-        ``pinned_warning_steps``, ``channels_last``, ``compile``), overriding ``spec``.
+        Any field of :class:`~unshift.training.specs.TrainerSpec` (``batch_size``,
+        ``log_every``, ``accelerator``, ``threads``, ...), overriding ``spec``.
     """
 
     def __init__(
@@ -136,12 +135,18 @@ class Trainer:
                 return self._fit_seeded(method, data, resume, allow_changed)
         return self._fit_seeded(method, data, resume, allow_changed)
 
+    def threads(self, resume: bool = False) -> int:
+        """CPU threads: ``spec.threads``, else the checkpoint's (``resume``), else auto."""
+        kept = resume and self.run is not None and checkpoints.checkpoint_threads(self.run)
+        return self.spec.threads or kept or auto_threads()
+
     def _fit_seeded(
         self, method: Method, data: TaskData, resume: bool, allow_changed: tuple[str, ...]
     ) -> dict[str, Any]:
         device = self.fabric.device
         accelerated = [device] if device.type != "cpu" else []
-        with torch.random.fork_rng(devices=accelerated, device_type=device.type):
+        forked = torch.random.fork_rng(devices=accelerated, device_type=device.type)
+        with torch_threads(self.threads(resume)), forked:
             torch.manual_seed(self.seed)
             try:
                 return self._fit(method, data, resume, allow_changed)
@@ -187,8 +192,8 @@ class Trainer:
         step, elapsed = 0, 0.0
         if resume:
             assert self.run is not None
-            rest = load_checkpoint(self.fabric, self.run, saved_objects)
-            changed = config_changes(rest.get("config"), self.hparams, allow_changed)
+            rest = checkpoints.load_checkpoint(self.fabric, self.run, saved_objects)
+            changed = checkpoints.config_changes(rest.get("config"), self.hparams, allow_changed)
             step, stream.drawn, elapsed = rest["step"], rest["drawn"], rest["elapsed"]
             torch.set_rng_state(rest["rng"])
             if self.is_writer:
@@ -207,6 +212,7 @@ class Trainer:
                 "elapsed": elapsed + time.perf_counter() - start,
                 "rng": torch.get_rng_state(),
                 "config": self.hparams,
+                "threads": torch.get_num_threads(),
             }
 
         start = time.perf_counter()
@@ -272,11 +278,12 @@ class Trainer:
                 step == self.max_steps
                 or (self.spec.checkpoint_every and step % self.spec.checkpoint_every == 0)
             ):
-                save_checkpoint(self.fabric, self.run, checkpoint_state())
+                checkpoints.save_checkpoint(self.fabric, self.run, checkpoint_state())
         bar.close()
 
         wall = elapsed + time.perf_counter() - start
         final = {**self.evaluate(method, data), "steps": step, "wall_s": wall, "seed": self.seed}
+        final.update(threads=torch.get_num_threads())
         if self.is_writer:
             assert self.run is not None
             tracker.record({STEP: step, **accuracies(final)})
