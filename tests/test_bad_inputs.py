@@ -457,6 +457,37 @@ def other_task(tmp: Path) -> Path:
     return run
 
 
+def hand_built_run(tmp: Path) -> Path:
+    """A run trained by ``Trainer.fit`` on networks built in Python (no config to rebuild)."""
+    from unshift import Trainer
+    from unshift.data import Domain, TaskData
+    from unshift.methods import SourceOnly
+
+    x, y = torch.randn(64, 2), torch.arange(64) % 2
+    data = TaskData([Domain(x, y)], [Domain(x)], num_classes=2, target_test=Domain(x, y))
+    method = SourceOnly(torch.nn.Linear(2, 4), torch.nn.Linear(4, 2))
+    Trainer(max_steps=4, batch_size=8, run_dir=tmp / "mine").fit(method, data)
+    return tmp / "mine"
+
+
+HAND_BUILT = "was trained from Python with networks built there, so it records no config.yaml"
+CASES.update(
+    {
+        f"{command} a run trained from Python on hand-built networks": (
+            lambda f, t, c=command, e=tuple(extra): [c, str(hand_built_run(t)), *e],
+            HAND_BUILT,
+        )
+        for command, extra in (
+            ("eval", []),
+            ("report", []),
+            ("select", []),
+            ("export", []),
+            ("predict", ["x.csv"]),
+        )
+    }
+)
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_is_one_line_and_changes_nothing(name, finished, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -805,3 +836,25 @@ def test_a_run_directory_works_from_any_directory(tmp_path, monkeypatch, capsys)
     assert "source train accuracy" in out and "target test accuracy" in out
     assert main(["report", str(tmp_path / "run")]) == 0
     assert "| source accuracy (train) |" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_a_run_the_python_trainer_trained_from_a_config_is_a_full_run_directory(
+    tmp_path, capsys, monkeypatch
+):
+    from unshift.training.build import build_data, build_method, build_trainer
+    from unshift.training.config import load_config
+
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(DANN, ["trainer.steps=20", "trainer.snapshot_every=10"])
+    data, run = build_data(cfg), tmp_path / "run"
+    build_trainer(cfg, run).fit(build_method(cfg, data), data)
+    assert (run / "config.yaml").exists() and (run / "task.json").exists()
+    np.savetxt(tmp_path / "new.csv", np.random.default_rng(0).normal(size=(4, 2)), delimiter=",")
+    for argv in (
+        ["eval", str(run)],
+        ["report", str(run)],
+        ["predict", str(run), str(tmp_path / "new.csv"), "--out", str(tmp_path / "p.csv")],
+        ["select", str(run)],
+    ):
+        assert main(argv) == 0, (argv, capsys.readouterr().err)
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 5

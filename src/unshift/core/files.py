@@ -1,4 +1,5 @@
-"""The run directory: what a training run leaves on disk, and how it is written.
+"""The run directory: what a training run leaves on disk (written whole:
+:mod:`unshift.core.writes`).
 
 ::
 
@@ -17,15 +18,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from unshift.core.errors import RunDirError
+from unshift.core.writes import atomic_write, clean, replace_durably, write_json
 
 CONFIG = "config.yaml"
 METRICS = "metrics.jsonl"
@@ -38,41 +41,6 @@ TRAINED = (METRICS, FINAL, "checkpoints")
 """What training leaves: :class:`~unshift.Trainer` refuses to start over any of them."""
 RUN_FILES = (CONFIG, *TRAINED)
 """Any of these makes a directory hold a run that training must not silently replace."""
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe value: NaN/Inf as strings so that every line stays valid JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
-
-
-def replace_durably(tmp: Path, path: Path) -> None:
-    """Flush ``tmp`` to disk, then rename it over ``path`` (an atomic step on POSIX)."""
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``.
-
-    A reader (or a run killed mid-write) sees either the old file or the new one, never half.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        replace_durably(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as indented JSON, atomically."""
-    text = json.dumps({k: _clean(v) for k, v in data.items()}, indent=2) + "\n"
-    atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 class RunDir:
@@ -118,8 +86,20 @@ class RunDir:
 
         atomic_write(self.snapshot(step), lambda tmp: torch.save(state, tmp))
 
-    def create(self) -> None:
+    def create(
+        self, task: dict[str, Any] | None = None, config: dict[str, Any] | None = None
+    ) -> None:
+        """Make the directory and record what rebuilds the run, where not already written:
+        ``task`` (the data's shapes) as ``task.json``; ``config`` as ``config.yaml`` when it is
+        a whole run config (``data``, ``model`` and ``method`` sections), as a trainer built
+        from a config has it."""
         self.path.mkdir(parents=True, exist_ok=True)
+        if task is not None and not self.task.exists():
+            write_json(self.task, task)
+        whole = config is not None and {"data", "model", "method"} <= config.keys()
+        if whole and not self.config.exists():
+            text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+            atomic_write(self.config, lambda tmp: tmp.write_text(text))
 
     def holds_run(self, files: tuple[str, ...] = RUN_FILES) -> list[str]:
         """Those of ``files`` already here; empty for a new directory."""
@@ -245,7 +225,7 @@ class RunDir:
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         """Append one record to ``metrics.jsonl`` (a line is written whole, then flushed)."""
-        line = json.dumps({k: _clean(v) for k, v in record.items()}) + "\n"
+        line = json.dumps({k: clean(v) for k, v in record.items()}) + "\n"
         with open(self.metrics, "a") as fh:
             fh.write(line)
 
@@ -277,8 +257,37 @@ class RunDir:
         where ``config``, with a checkpoint where ``checkpoint``)."""
         if not self.path.is_dir():
             raise RunDirError(f"{self.path} is not a directory, so it is not a run directory")
+        if (
+            config
+            and not self.config.exists()
+            and (self.final.exists() or self.checkpoint.exists())
+        ):
+            raise RunDirError(
+                f"{self.path} was trained from Python with networks built there, so it records "
+                f"no {CONFIG} to rebuild them (it has the weights, {METRICS}, {FINAL}, {TASK}): "
+                "for eval, report, predict and select, train from a config (your own networks "
+                "registered in a plugin: docs/extending.md), or load the weights into your "
+                "networks with unshift.training.build.load_weights"
+            )
         if config and not self.config.exists():
             raise RunDirError(f"{self.path} is not a run directory: it has no {CONFIG}")
         if checkpoint and not self.checkpoint.exists():
             raise RunDirError(f"{self.path} has no checkpoint ({CHECKPOINT})")
         return self
+
+
+__all__ = [
+    "CHECKPOINT",
+    "CONFIG",
+    "FINAL",
+    "LOCK",
+    "METRICS",
+    "RUN_FILES",
+    "SNAPSHOTS",
+    "TASK",
+    "TRAINED",
+    "RunDir",
+    "atomic_write",
+    "replace_durably",
+    "write_json",
+]

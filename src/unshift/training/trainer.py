@@ -202,7 +202,7 @@ class Trainer:
                     tracker.record({STEP: step, CONFIG_CHANGED: changed})
         elif self.is_writer:
             assert self.run is not None
-            self.run.create()
+            self.run.create(data.shape_info(), self.hparams)
 
         def checkpoint_state() -> dict[str, Any]:
             return {
