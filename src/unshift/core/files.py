@@ -28,7 +28,8 @@ from typing import Any
 import yaml
 
 from unshift.core.errors import RunDirError
-from unshift.core.writes import atomic_write, clean, replace_durably, write_json
+from unshift.core.writes import atomic_write, clean, write_json
+from unshift.core.writes import replace_durably as replace_durably  # re-exported
 
 CONFIG = "config.yaml"
 METRICS = "metrics.jsonl"
@@ -274,20 +275,3 @@ class RunDir:
         if checkpoint and not self.checkpoint.exists():
             raise RunDirError(f"{self.path} has no checkpoint ({CHECKPOINT})")
         return self
-
-
-__all__ = [
-    "CHECKPOINT",
-    "CONFIG",
-    "FINAL",
-    "LOCK",
-    "METRICS",
-    "RUN_FILES",
-    "SNAPSHOTS",
-    "TASK",
-    "TRAINED",
-    "RunDir",
-    "atomic_write",
-    "replace_durably",
-    "write_json",
-]
