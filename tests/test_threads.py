@@ -58,6 +58,11 @@ def test_auto_leaves_out_the_cpus_another_process_keeps_busy():
         threads._CACHE.clear()
 
 
+def test_auto_never_takes_more_than_torch_was_given():
+    with threads.torch_threads(1):
+        assert threads.auto_threads() == 1
+
+
 def test_a_resumed_fit_keeps_the_thread_count_it_started_with(tmp_path, monkeypatch):
     method, data = tiny()
     monkeypatch.setattr(threads, "_CACHE", {})

@@ -106,8 +106,9 @@ class TrainerSpec:
     pay for compiling). ``loggers``: also send the metric records to ``tensorboard``,
     ``mlflow`` and/or ``csv`` (:mod:`unshift.training.tracking`). ``threads``: CPU threads for
     torch while training (``None``: the CPUs this process may use less those other processes
-    keep busy at the start, :func:`unshift.training.threads.auto_threads`; a resumed run keeps
-    its first count). Results on CPU are bit-identical for the same seed and thread count.
+    keep busy at the start, at most torch's own count,
+    :func:`unshift.training.threads.auto_threads`; a resumed run keeps its first count).
+    Results on CPU are bit-identical for the same seed and thread count.
     """
 
     steps: int = 1000

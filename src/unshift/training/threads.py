@@ -65,15 +65,15 @@ def busy_cpus(window: float = 0.05) -> float:
 
 
 def auto_threads() -> int:
-    """``usable_cpus() - round(busy_cpus())``, at least 1 (measured at most every
-    :data:`CACHE_SECONDS`)."""
+    """``usable_cpus() - round(busy_cpus())``, at least 1, and never more than torch's own
+    count (what ``OMP_NUM_THREADS`` or the caller's ``torch.set_num_threads`` chose); measured
+    at most every :data:`CACHE_SECONDS`."""
     now = time.monotonic()
-    cached = _CACHE.get("threads")
-    if cached is not None and now - cached[0] < CACHE_SECONDS:
-        return cached[1]
-    threads = max(1, usable_cpus() - round(busy_cpus()))
-    _CACHE["threads"] = (now, threads)
-    return threads
+    cached = _CACHE.get("free")
+    if cached is None or now - cached[0] >= CACHE_SECONDS:
+        cached = (now, max(1, usable_cpus() - round(busy_cpus())))
+        _CACHE["free"] = cached
+    return min(cached[1], torch.get_num_threads())
 
 
 @contextmanager
