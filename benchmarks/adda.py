@@ -70,7 +70,11 @@ def run_seed(task: str, seed: int, overrides: list[str], work: Path) -> list[dic
         run_dir = work / f"{task}-{seed}-{objective}"
         shutil.copytree(phase_1, run_dir)
         cfg_o = load_config(config, [*overrides, f"seed={seed}", f"method.objective={objective}"])
-        final = run(cfg_o, run_dir, resume=True, data=data, report=False).final
+        # phase 2 continues phase 1's run: a longer run, and its own objective
+        phase_2 = ("trainer.steps", "method.objective")
+        final = run(
+            cfg_o, run_dir, resume=True, allow_changed=phase_2, data=data, report=False
+        ).final
         records.append(
             run_record(
                 task, f"adda_{objective}", seed, final, domain_acc_end=end_domain_acc(run_dir)

@@ -43,7 +43,8 @@ def test_adda_beats_source_only_on_small_usps_to_mnist(tmp_path: Path) -> None:
     pretrain = cfg.with_steps(cfg.method.pretrain_steps)
     source_only = build_trainer(pretrain, tmp_path / "phase1").fit(build_method(cfg, data), data)
     shutil.copytree(tmp_path / "phase1", tmp_path / "adda")
-    adda = build_trainer(cfg, tmp_path / "adda").fit(build_method(cfg, data), data, resume=True)
+    phase_2 = build_trainer(cfg, tmp_path / "adda")  # phase 1's run, continued for longer
+    adda = phase_2.fit(build_method(cfg, data), data, resume=True, allow_changed=("trainer.steps",))
     acc = {"source_only": source_only["target_acc"], "adda": adda["target_acc"]}
     print(acc)
     assert source_only["source_acc"] > 0.9, source_only
