@@ -29,7 +29,7 @@ def _one_thread() -> None:
     torch.set_num_threads(1)  # small MLPs: one thread is faster than two
 
 
-METHODS = ("source_only", "dann", "cdan", "mcd")
+METHODS = ("source_only", "dann", "cdan", "mcd", "mcc")
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +61,11 @@ def test_mcd_beats_source_only_by_010(accuracies):
     # 0.661).
     gain = statistics.mean(accuracies["mcd"]) - statistics.mean(accuracies["source_only"])
     assert gain >= 0.10, accuracies
+
+
+def test_mcc_beats_source_only_by_002(accuracies):
+    # Measured on seeds 100-102 before these: MCC 0.678, 0.677, 0.734; source-only 0.627,
+    # 0.680, 0.681 (+0.033 on average). MDD and Deep CORAL trailed source-only there (0.629 and
+    # 0.646 on average): no claim for them on moons yet (#31).
+    gain = statistics.mean(accuracies["mcc"]) - statistics.mean(accuracies["source_only"])
+    assert gain >= 0.02, accuracies

@@ -163,8 +163,11 @@ RECIPE = [
         (DANN_CFG, RECIPE),
         (str(CONFIGS / "moons" / "cdan.yaml"), []),
         (str(CONFIGS / "moons" / "mcd.yaml"), ["method.num_k=2"]),  # 4 phases: enough
+        (str(CONFIGS / "moons" / "mcc.yaml"), []),
+        (str(CONFIGS / "moons" / "mdd.yaml"), []),
+        (str(CONFIGS / "moons" / "coral.yaml"), []),
     ],
-    ids=["dann", "dann-recipe-options", "cdan", "mcd"],
+    ids=["dann", "dann-recipe-options", "cdan", "mcd", "mcc", "mdd", "coral"],
 )
 def test_kill_9_then_resume_ends_bit_identical(tmp_path, config, options):
     args = ["--set", "trainer.steps=1000", "--set", "trainer.checkpoint_every=100"]

@@ -19,6 +19,7 @@ under the keys of :mod:`unshift.core.log_keys`.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -119,6 +120,17 @@ def require_single_pair(method: str, data: TaskData) -> int:
             f"{data.num_domains} domains and num_classes={data.num_classes}"
         )
     return data.num_classes
+
+
+def fresh_copy(module: nn.Module) -> nn.Module:
+    """A deep copy of ``module`` with every submodule's ``reset_parameters`` called (new
+    weights from the global torch RNG, same architecture)."""
+    twin = copy.deepcopy(module)
+    for sub in twin.modules():
+        reset = getattr(sub, "reset_parameters", None)
+        if callable(reset):
+            reset()
+    return twin
 
 
 def cat(tensors: list[Tensor]) -> Tensor:

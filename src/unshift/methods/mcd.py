@@ -18,7 +18,6 @@ that ``softmax`` of the output is that mean).
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 
@@ -34,22 +33,12 @@ from unshift.methods.base import (
     Sources,
     StepResult,
     Targets,
+    fresh_copy,
     require_single_pair,
 )
 from unshift.models.networks import Networks
 from unshift.nn.heads import label_loss
 from unshift.nn.losses import classifier_discrepancy
-
-
-def fresh_copy(module: nn.Module) -> nn.Module:
-    """A deep copy of ``module`` with every submodule's ``reset_parameters`` called (new
-    weights from the global torch RNG, same architecture)."""
-    twin = copy.deepcopy(module)
-    for sub in twin.modules():
-        reset = getattr(sub, "reset_parameters", None)
-        if callable(reset):
-            reset()
-    return twin
 
 
 @METHODS.register("mcd")

@@ -1,6 +1,7 @@
 """Building blocks on torch alone: gradient reversal (:mod:`~unshift.nn.grl`), the domain
 discriminator, the adversarial loss modules (DANN's and CDAN's conditional one), multi-output
-label heads, the loss functions (:mod:`~unshift.nn.losses`) and the schedules
+label heads, the loss functions (:mod:`~unshift.nn.losses`; without a discriminator:
+:mod:`~unshift.nn.alignment`) and the schedules
 (:mod:`~unshift.nn.schedules`, pure Python).
 
 The names below are imported on first use, so that ``unshift.nn.schedules`` (and through it a
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from unshift.nn.adversarial import AdversarialLoss
+    from unshift.nn.alignment import class_confusion_loss, coral_loss
     from unshift.nn.conditional import (
         ConditionalAdversarialLoss,
         RandomizedMultilinearMap,
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "AdversarialLoss": "adversarial",
+    "class_confusion_loss": "alignment",
+    "coral_loss": "alignment",
     "ConditionalAdversarialLoss": "conditional",
     "RandomizedMultilinearMap": "conditional",
     "entropy_weights": "conditional",
@@ -48,6 +52,8 @@ __all__ = [
     "GradientReverseFunction",
     "MultiOutputHead",
     "RandomizedMultilinearMap",
+    "class_confusion_loss",
+    "coral_loss",
     "entropy_weights",
     "grad_reverse",
     "label_loss",

@@ -8,6 +8,8 @@ log-odds of *target*: ``z > 0`` predicts target.
 - :func:`adda_discriminator_loss`, :func:`adda_mapping_loss`: the two ADDA objectives
   (Tzeng et al. 2017), with the mapping objective ``minimax``, ``gan`` or ``confusion``.
 - :func:`classifier_discrepancy`: MCD's disagreement of two classifiers (Saito et al. 2018).
+- :func:`margin_disparity_loss`: MDD's margin disparity (Zhang et al. 2019) for an adversarial
+  head behind a GRL.
 - The modules built on these, :class:`~unshift.nn.AdversarialLoss` (GRL + discriminator +
   schedule, the DANN domain term) and :class:`~unshift.nn.ConditionalAdversarialLoss` (CDAN's,
   conditioned on the predictions), import this module; it imports none of them.
@@ -145,6 +147,28 @@ def classifier_discrepancy(logits_a: Tensor, logits_b: Tensor) -> Tensor:
     return (logits_a.softmax(1) - logits_b.softmax(1)).abs().mean()
 
 
+def margin_disparity_loss(
+    logits_s: Tensor, adv_s: Tensor, logits_t: Tensor, adv_t: Tensor, margin: float = 4.0
+) -> Tensor:
+    """MDD's loss for the adversarial head ``f'`` (Zhang et al., ICML 2019, as TLlib computes
+    it): ``γ · CE(adv_s, ŷ_s) − mean log(1 − softmax(adv_t)[ŷ_t])``, with ``ŷ`` the main head's
+    predicted classes (``argmax`` of ``logits_s``/``logits_t``, no gradient) and ``γ`` the
+    ``margin``. Minimising it makes ``f'`` agree with the main head on the source and disagree
+    on the target; behind a gradient reversal layer the features learn the opposite, so that no
+    head near the main one can disagree on the target. Logits ``(N, C)``; a scalar."""
+    if logits_s.shape != adv_s.shape or logits_t.shape != adv_t.shape or logits_s.ndim != 2:
+        raise ValueError(
+            "margin_disparity_loss expects main and adversarial logits of equal shapes (N, C); "
+            f"got {tuple(logits_s.shape)}, {tuple(adv_s.shape)}, {tuple(logits_t.shape)}, "
+            f"{tuple(adv_t.shape)}"
+        )
+    pred_s, pred_t = logits_s.detach().argmax(1), logits_t.detach().argmax(1)
+    source = F.cross_entropy(adv_s, pred_s)
+    p_t = adv_t.softmax(1).gather(1, pred_t[:, None]).squeeze(1)
+    target = -torch.log(torch.clamp(1.0 - p_t + 1e-6, max=1.0)).mean()
+    return margin * source + target
+
+
 __all__ = [
     "MAPPING_OBJECTIVES",
     "adda_discriminator_loss",
@@ -152,4 +176,5 @@ __all__ = [
     "classifier_discrepancy",
     "domain_accuracy",
     "domain_loss",
+    "margin_disparity_loss",
 ]
