@@ -28,10 +28,11 @@ import torch
 from torch import Tensor, nn
 
 from unshift.core.errors import ConfigError, DataError
-from unshift.core.log_keys import LABEL_LOSS, TARGET_ENTROPY
+from unshift.core.log_keys import CLASS_CONFUSION, LABEL_LOSS, TARGET_ENTROPY
 from unshift.core.registry import FieldError, SectionConfig, require
 from unshift.data.domains import TaskData
 from unshift.models.networks import LR_PART, Networks
+from unshift.nn.alignment import class_confusion_loss
 from unshift.nn.discriminator import DomainDiscriminator, check_discriminator
 from unshift.nn.heads import Logits, label_loss, prediction_entropy
 from unshift.nn.schedules import schedule_from_config
@@ -109,6 +110,23 @@ def with_target_entropy(loss: Tensor, logs: Logs, weight: float, target_logits: 
     entropy = prediction_entropy(target_logits)
     logs[TARGET_ENTROPY] = entropy.detach()
     return loss + weight * entropy
+
+
+def with_class_confusion(loss: Tensor, logs: Logs, weight: float, target_logits: Tensor) -> Tensor:
+    """``loss + weight · L_mcc`` with ``L_mcc`` MCC's class confusion of the target logits
+    ``(B, C)`` (temperature 2.5, the paper's), logged under ``CLASS_CONFUSION``; ``loss``
+    unchanged when ``weight`` is 0."""
+    if weight <= 0:
+        return loss
+    confusion = class_confusion_loss(target_logits)
+    logs[CLASS_CONFUSION] = confusion.detach()
+    return loss + weight * confusion
+
+
+def check_mcc(weight: float, data: TaskData) -> None:
+    """An ``mcc`` weight needs one label output; else a :class:`ConfigError`."""
+    if weight > 0 and not isinstance(data.num_classes, int):
+        raise ConfigError(f"mcc needs one label output; the data has {data.num_classes} classes")
 
 
 def require_single_pair(method: str, data: TaskData) -> int:

@@ -29,6 +29,7 @@ from unshift.methods.base import (
     check_schedule,
     check_target_entropy,
     require_single_pair,
+    with_class_confusion,
     with_target_entropy,
 )
 from unshift.models.networks import Networks
@@ -64,6 +65,9 @@ class CDAN(Method):
     target_entropy : float
         Weight of the mean prediction entropy on the target batch (nats), added to the loss of
         ``G_f`` and ``G_y`` as in DANN's option; ``0`` (default) is the paper's CDAN.
+    mcc : float
+        Weight of MCC's class confusion of the target predictions (CDAN+MCC, as the MCC paper
+        combines them); ``0`` (default): none.
     """
 
     @dataclass
@@ -81,6 +85,7 @@ class CDAN(Method):
         entropy_conditioning: bool = True
         separate_passes: bool = False
         target_entropy: float = 0.0
+        mcc: float = 0.0
         discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
 
         def __post_init__(self) -> None:
@@ -91,6 +96,7 @@ class CDAN(Method):
             )
             check_schedule(self.schedule)
             check_target_entropy(self.target_entropy)
+            require(self.mcc >= 0, "mcc", f"must be a weight >= 0; got {self.mcc}")
 
     def __init__(
         self,
@@ -105,9 +111,13 @@ class CDAN(Method):
         entropy_conditioning: bool = True,
         separate_passes: bool = False,
         target_entropy: float = 0.0,
+        mcc: float = 0.0,
     ) -> None:
         super().__init__(feature_extractor, label_head)
         check_target_entropy(target_entropy)
+        if mcc < 0:
+            raise ValueError(f"mcc must be a weight >= 0; got {mcc}")
+        self.mcc = mcc
         self.adversarial = ConditionalAdversarialLoss(
             feature_dim,
             num_classes,
@@ -138,6 +148,7 @@ class CDAN(Method):
             entropy_conditioning=cfg.entropy_conditioning,
             separate_passes=cfg.separate_passes,
             target_entropy=cfg.target_entropy,
+            mcc=cfg.mcc,
         )
 
     def set_progress(self, p: float) -> None:
@@ -168,4 +179,5 @@ class CDAN(Method):
             COEFF: self.adversarial.grl.coeff_tensor(),
             DOMAIN_ACC: self.adversarial.last_accuracy,
         }
-        return with_target_entropy(label + dom, logs, self.target_entropy, logits_tgt), logs
+        loss = with_target_entropy(label + dom, logs, self.target_entropy, logits_tgt)
+        return with_class_confusion(loss, logs, self.mcc, logits_tgt), logs

@@ -27,8 +27,10 @@ from unshift.methods.base import (
     StepResult,
     Targets,
     cat,
+    check_mcc,
     check_schedule,
     check_target_entropy,
+    with_class_confusion,
     with_target_entropy,
 )
 from unshift.models.networks import Networks
@@ -63,6 +65,9 @@ class DANN(Method):
     target_entropy : float
         Weight of the mean prediction entropy on the target batches (nats), added to the loss
         of ``G_f`` and ``G_y``; ``0`` (default) is the paper's DANN.
+    mcc : float
+        Weight of MCC's class confusion of the target predictions (DANN+MCC, as the MCC paper
+        combines them); ``0`` (default): none.
     """
 
     @dataclass
@@ -78,10 +83,12 @@ class DANN(Method):
         separate_passes: bool = False
         k_d: int = 0
         target_entropy: float = 0.0
+        mcc: float = 0.0
         discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
 
         def __post_init__(self) -> None:
             require(self.k_d >= 0, "k_d", f"must be >= 0; got {self.k_d}")
+            require(self.mcc >= 0, "mcc", f"must be a weight >= 0; got {self.mcc}")
             check_target_entropy(self.target_entropy)
             check_schedule(self.schedule)
 
@@ -96,9 +103,13 @@ class DANN(Method):
         separate_passes: bool = False,
         k_d: int = 0,
         target_entropy: float = 0.0,
+        mcc: float = 0.0,
     ) -> None:
         super().__init__(feature_extractor, label_head)
-        self.Config(separate_passes=separate_passes, k_d=k_d, target_entropy=target_entropy)
+        self.Config(
+            separate_passes=separate_passes, k_d=k_d, target_entropy=target_entropy, mcc=mcc
+        )
+        self.mcc = mcc
         self.num_domains = num_domains
         self.adversarial = AdversarialLoss(feature_dim, num_domains, discriminator, schedule)
         self.separate_passes = separate_passes
@@ -107,6 +118,7 @@ class DANN(Method):
 
     @classmethod
     def from_config(cls, cfg: DANN.Config, networks: Networks, data: TaskData) -> DANN:
+        check_mcc(cfg.mcc, data)
         return cls(
             networks.features,
             networks.head,
@@ -117,6 +129,7 @@ class DANN(Method):
             separate_passes=cfg.separate_passes,
             k_d=cfg.k_d,
             target_entropy=cfg.target_entropy,
+            mcc=cfg.mcc,
         )
 
     def set_progress(self, p: float) -> None:
@@ -173,10 +186,11 @@ class DANN(Method):
             COEFF: self.adversarial.grl.coeff_tensor(),
             DOMAIN_ACC: self.adversarial.last_accuracy,
         }
-        if self.target_entropy <= 0:
+        if self.target_entropy <= 0 and self.mcc <= 0:
             return label + dom, logs
         target_logits = self.label_head(cat(per_domain[len(sources) :]))
-        return with_target_entropy(label + dom, logs, self.target_entropy, target_logits), logs
+        loss = with_target_entropy(label + dom, logs, self.target_entropy, target_logits)
+        return with_class_confusion(loss, logs, self.mcc, target_logits), logs
 
     # Alternating updates: the same loss, with only G_f and G_y stepping on it.
     generator_step = joint_step
