@@ -12,11 +12,22 @@ from unshift.sklearn import (
     EXPECTED_FAILED_CHECKS,
     ADDAClassifier,
     CDANClassifier,
+    CORALClassifier,
     DANNClassifier,
+    MCCClassifier,
+    MDDClassifier,
     SourceOnlyClassifier,
 )
 
-ESTIMATORS = [SourceOnlyClassifier, DANNClassifier, CDANClassifier, ADDAClassifier]
+ESTIMATORS = [
+    SourceOnlyClassifier,
+    DANNClassifier,
+    CDANClassifier,
+    ADDAClassifier,
+    MCCClassifier,
+    MDDClassifier,
+    CORALClassifier,
+]
 
 FAST = {"max_steps": 60, "batch_size": 16}
 

@@ -2,6 +2,7 @@
 shared base (:mod:`~unshift.sklearn.base`) and its row handling (:mod:`~unshift.sklearn.rows`);
 :class:`SourceFolds` cross-validates with unlabelled target rows (:mod:`~unshift.sklearn.folds`)."""
 
+from unshift.sklearn.alignment import CORALClassifier, MCCClassifier, MDDClassifier
 from unshift.sklearn.estimators import (
     EXPECTED_FAILED_CHECKS,
     ADDAClassifier,
@@ -15,7 +16,10 @@ __all__ = [
     "EXPECTED_FAILED_CHECKS",
     "ADDAClassifier",
     "CDANClassifier",
+    "CORALClassifier",
     "DANNClassifier",
+    "MCCClassifier",
+    "MDDClassifier",
     "SourceFolds",
     "SourceOnlyClassifier",
 ]
