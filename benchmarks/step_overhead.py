@@ -12,8 +12,9 @@ Writes ``benchmarks/results/step_overhead.{md,json}``. Run: ``python benchmarks/
 
 ``--methods-vs-dann``: instead, each method's trainer step against a DANN trainer step on the
 same network and settings (CDAN+E with its randomized map, 768 × 10 > 4096; MCD's whole step
-and per phase, ``2 + num_k`` phases) → ``benchmarks/results/step_overhead_methods.{md,json}``
-(goal: within 1.2× of DANN; MCD per phase).
+and per phase, ``2 + num_k`` phases; MCC, MDD and Deep CORAL with their configs' settings) →
+``benchmarks/results/step_overhead_methods.{md,json}`` (goal: within 1.2× of DANN; MCD per
+phase).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from common import write_results  # benchmarks/ is on sys.path when run as a scr
 from torch.nn import functional as F
 
 from unshift.data import Domain, TaskData
-from unshift.methods import CDAN, DANN, MCD, Method, SourceOnly
+from unshift.methods import CDAN, DANN, MCC, MCD, MDD, DeepCORAL, Method, SourceOnly
 from unshift.models import dann_mnist_domain_head, dann_mnist_features, dann_mnist_label_head
 from unshift.nn import DomainDiscriminator, grad_reverse
 from unshift.nn.schedules import dann_lambda, dann_lr
@@ -64,6 +65,12 @@ def build(method: str) -> Method:
         )
     if method == "mcd":
         return MCD(dann_mnist_features(), dann_mnist_label_head(), num_k=MCD_NUM_K)
+    if method == "mcc":
+        return MCC(dann_mnist_features(), dann_mnist_label_head())
+    if method == "mdd":
+        return MDD(dann_mnist_features(), dann_mnist_label_head())
+    if method == "coral":
+        return DeepCORAL(dann_mnist_features(), dann_mnist_label_head())
     return SourceOnly(dann_mnist_features(), dann_mnist_label_head())
 
 
@@ -149,7 +156,7 @@ def methods_vs_dann(steps: int, rounds: int) -> None:
     settings: dict[str, object] = {"channels_last": True}
     if torch.ops.mkldnn._is_mkldnn_bf16_supported():
         settings["precision"] = "bf16-mixed"
-    runs: dict[str, list[float]] = {m: [] for m in ("dann", "cdan", "mcd")}
+    runs: dict[str, list[float]] = {m: [] for m in ("dann", "cdan", "mcd", "mcc", "mdd", "coral")}
     for _ in range(rounds):
         for method, times in runs.items():
             times.append(trainer_seconds_per_step(method, steps, **settings))
@@ -161,6 +168,9 @@ def methods_vs_dann(steps: int, rounds: int) -> None:
         ("CDAN+E (randomized map, 1024)", per_step["cdan"], "1 (joint)", "≤ 1.2×"),
         ("MCD, whole step", per_step["mcd"], f"{phases} (A, B, {MCD_NUM_K} × C)", "–"),
         ("MCD, per phase", per_step["mcd"] / phases, "1", "≤ 1.2×"),
+        ("MCC", per_step["mcc"], "1 (joint)", "≤ 1.2×"),
+        ("MDD", per_step["mdd"], "1 (joint)", "≤ 1.2×"),
+        ("Deep CORAL", per_step["coral"], "1 (joint)", "≤ 1.2×"),
     ]
     rows = [
         f"| {label} | {t * 1e3:.2f} ms | {n} | {t / dann:.2f}× | {goal} |"
@@ -188,7 +198,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=120, help="steps per timed run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per method")
     parser.add_argument(
-        "--methods-vs-dann", action="store_true", help="CDAN+E and MCD steps against DANN's"
+        "--methods-vs-dann", action="store_true", help="the other methods' steps against DANN's"
     )
     args = parser.parse_args()
     if args.methods_vs_dann:
