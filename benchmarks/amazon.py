@@ -1,8 +1,9 @@
 """The DANN paper's Amazon reviews table (Ganin et al. 2016, Table 1, "original data" rows).
 
 12 domain pairs of {books, dvd, electronics, kitchen}; source-only (same network), DANN,
-CDAN+E and MCD, ``--seeds`` seeds each, with ``configs/features_<method>.yaml`` unchanged for
-every pair (no per-pair tuning; the last iterate is scored, target labels choose nothing).
+CDAN+E, MCD, MCC, MDD and Deep CORAL, ``--seeds`` seeds each, with
+``configs/features_<method>.yaml`` unchanged for every pair (no per-pair tuning; the last
+iterate is scored, target labels choose nothing).
 Proxy A-distance on the raw inputs and on each method's learned features (seed 0), source
 versus target training sets.
 
@@ -52,8 +53,19 @@ METHODS = {
     "dann": "features_dann.yaml",
     "cdan": "features_cdan.yaml",
     "mcd": "features_mcd.yaml",
+    "mcc": "features_mcc.yaml",
+    "mdd": "features_mdd.yaml",
+    "coral": "features_coral.yaml",
 }
-LABELS = {"source_only": "source-only", "dann": "DANN", "cdan": "CDAN+E", "mcd": "MCD"}
+LABELS = {
+    "source_only": "source-only",
+    "dann": "DANN",
+    "cdan": "CDAN+E",
+    "mcd": "MCD",
+    "mcc": "MCC",
+    "mdd": "MDD",
+    "coral": "Deep CORAL",
+}
 
 
 def pair_overrides(data_dir: str | Path, src: str, tgt: str) -> list[str]:
