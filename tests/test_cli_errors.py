@@ -97,7 +97,7 @@ def case_args(name, files, tmp_path):
     if name == "bad config value range":
         return ["train", DANN, "--set", "trainer.steps=0"]
     if name == "unknown method":
-        return ["train", DANN, "--set", "method.name=coral"]
+        return ["train", DANN, "--set", "method.name=nosuch"]
     if name == "--set without =":
         return ["train", DANN, "--set", "seed"]
     if name == "missing config file":
@@ -137,7 +137,7 @@ CASES = {
     "unknown config key": "unknown config key 'data.angl' (did you mean 'angle'?)",
     "bad config value type": "bad value for config key 'trainer.steps'",
     "bad config value range": "bad value for config key 'trainer.steps': must be >= 1; got 0",
-    "unknown method": "bad value for config key 'method.name': unknown method 'coral'; known:",
+    "unknown method": "bad value for config key 'method.name': unknown method 'nosuch'; known:",
     "--set without =": "--set takes key=value; got 'seed'",
     "missing config file": "missing.yaml does not exist",
     "invalid YAML": "is not valid YAML (line",

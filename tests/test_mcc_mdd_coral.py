@@ -27,11 +27,7 @@ def test_mcc_and_coral_add_their_weighted_term_to_the_source_loss():
         loss, logs = method.joint_step(sources, targets)
         f_s, f_t = method.features(sources[0][0]), method.features(targets[0])
         label = nn.functional.cross_entropy(method.label_head(f_s), sources[0][1])
-        extra = (
-            class_confusion_loss(method.label_head(f_t))
-            if cls is MCC
-            else coral_loss(f_s, f_t)
-        )
+        extra = class_confusion_loss(method.label_head(f_t)) if cls is MCC else coral_loss(f_s, f_t)
         assert torch.allclose(loss, label + weight * extra, atol=1e-6)
         assert torch.allclose(logs[term], extra, atol=1e-6)
 
