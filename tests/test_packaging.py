@@ -62,4 +62,4 @@ def test_packaged_configs_are_listed_shown_and_trained_by_name(tmp_path, capsys,
     assert capsys.readouterr().out == (ROOT / "configs" / "moons" / "dann.yaml").read_text()
     assert main(["train", "moons/source_only", "--set", "trainer.steps=20", "--run-dir", "r"]) == 0
     assert main(["train", "moons/dan"]) == 2
-    assert "did you mean moons/dann, moons/cdan, moons/mcd?)" in capsys.readouterr().err
+    assert "did you mean moons/dann, moons/cdan, moons/mdd?)" in capsys.readouterr().err

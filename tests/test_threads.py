@@ -43,15 +43,16 @@ def test_a_fit_runs_on_its_threads_and_gives_the_callers_back(tmp_path):
 
 
 def test_auto_leaves_out_the_cpus_another_process_keeps_busy():
-    if threads.usable_cpus() < 2:
-        pytest.skip("needs at least 2 usable CPUs")
+    usable = threads.usable_cpus()
     threads._CACHE.clear()
-    assert threads.busy_cpus() < 0.5, "the machine is busy already: cannot measure"
+    before = threads.busy_cpus(window=0.3)
+    if usable < 2 or before > usable - 1.2:
+        pytest.skip(f"needs a free CPU for a spinning process ({usable} usable, {before:.1f} busy)")
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         busy = threads.busy_cpus(window=0.3)
-        assert 0.7 < busy < 1.3, busy
-        assert threads.auto_threads() == threads.usable_cpus() - 1
+        assert 0.6 < busy - before < 1.4, (before, busy)
+        assert threads.auto_threads() <= usable - 1
     finally:
         spinner.kill()
         spinner.wait()
