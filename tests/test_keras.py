@@ -172,7 +172,7 @@ def test_heads_are_replaceable():
         domain_head=keras.Sequential([keras.layers.Dense(5, "relu"), keras.layers.Dense(2)]),
     ).get_model()
     labels, domains = model.predict(np.ones((2, 4), dtype="float32"), verbose=0)
-    assert model.get_layer("my_labels") is not None
+    assert model.get_layer("my_labels").activation is keras.activations.sigmoid
     assert labels.shape == (2, 3) and domains.shape == (2, 2)
     assert model.output_names == ["label_predict", "domain_predict"]
 

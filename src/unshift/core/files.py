@@ -258,19 +258,15 @@ class RunDir:
         where ``config``, with a checkpoint where ``checkpoint``)."""
         if not self.path.is_dir():
             raise RunDirError(f"{self.path} is not a directory, so it is not a run directory")
-        if (
-            config
-            and not self.config.exists()
-            and (self.final.exists() or self.checkpoint.exists())
-        ):
-            raise RunDirError(
-                f"{self.path} was trained from Python with networks built there, so it records "
-                f"no {CONFIG} to rebuild them (it has the weights, {METRICS}, {FINAL}, {TASK}): "
-                "for eval, report, predict and select, train from a config (your own networks "
-                "registered in a plugin: docs/extending.md), or load the weights into your "
-                "networks with unshift.training.build.load_weights"
-            )
         if config and not self.config.exists():
+            if self.final.exists() or self.checkpoint.exists():
+                raise RunDirError(
+                    f"{self.path} was trained from Python with networks built there, so it "
+                    f"records no {CONFIG} to rebuild them (it has the weights, {METRICS}, "
+                    f"{FINAL}, {TASK}): for eval, report, predict and select, train from a "
+                    "config (your own networks registered in a plugin: docs/extending.md), or "
+                    "load the weights into your networks with unshift.training.build.load_weights"
+                )
             raise RunDirError(f"{self.path} is not a run directory: it has no {CONFIG}")
         if checkpoint and not self.checkpoint.exists():
             raise RunDirError(f"{self.path} has no checkpoint ({CHECKPOINT})")

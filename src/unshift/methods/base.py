@@ -151,6 +151,14 @@ def fresh_copy(module: nn.Module) -> nn.Module:
     return twin
 
 
+def joint_features(method: Method, sources: Sources, targets: Targets) -> tuple[Tensor, Tensor]:
+    """Features ``(N_s, F)`` of all source batches and ``(N_t, F)`` of all target batches, from
+    one concatenated pass of ``method``'s feature extractor."""
+    x_s = cat([x for x, _ in sources])
+    features = method.features(cat([x_s, *targets]))
+    return features[: len(x_s)], features[len(x_s) :]
+
+
 def cat(tensors: list[Tensor]) -> Tensor:
     """``torch.cat`` along dim 0, without the copy when there is a single tensor."""
     return tensors[0] if len(tensors) == 1 else torch.cat(tensors)

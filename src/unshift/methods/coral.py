@@ -13,7 +13,14 @@ from torch import nn
 from unshift.core.log_keys import CORAL, LABEL_LOSS
 from unshift.core.registry import METHODS, SectionConfig, require
 from unshift.data.domains import TaskData
-from unshift.methods.base import Method, Sources, StepResult, Targets, cat, require_single_pair
+from unshift.methods.base import (
+    Method,
+    Sources,
+    StepResult,
+    Targets,
+    joint_features,
+    require_single_pair,
+)
 from unshift.models.networks import Networks
 from unshift.nn.alignment import coral_loss
 
@@ -52,9 +59,7 @@ class DeepCORAL(Method):
 
     def joint_step(self, sources: Sources, targets: Targets) -> StepResult:
         """``L_y + λ · L_coral`` on one concatenated pass of the source and target batches."""
-        x_s = cat([x for x, _ in sources])
-        features = self.features(cat([x_s, *targets]))
-        f_s, f_t = features[: len(x_s)], features[len(x_s) :]
+        f_s, f_t = joint_features(self, sources, targets)
         label = self.label_loss(sources, f_s)
         coral = coral_loss(f_s, f_t)
         return label + self.weight * coral, {LABEL_LOSS: label.detach(), CORAL: coral.detach()}

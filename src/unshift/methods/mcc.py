@@ -15,7 +15,14 @@ from torch import nn
 from unshift.core.log_keys import CLASS_CONFUSION, LABEL_LOSS
 from unshift.core.registry import METHODS, SectionConfig, require
 from unshift.data.domains import TaskData
-from unshift.methods.base import Method, Sources, StepResult, Targets, cat, require_single_pair
+from unshift.methods.base import (
+    Method,
+    Sources,
+    StepResult,
+    Targets,
+    joint_features,
+    require_single_pair,
+)
 from unshift.models.networks import Networks
 from unshift.nn.alignment import class_confusion_loss
 
@@ -66,9 +73,7 @@ class MCC(Method):
 
     def joint_step(self, sources: Sources, targets: Targets) -> StepResult:
         """``L_y + μ · L_mcc`` on one concatenated pass of the source and target batches."""
-        x_s = cat([x for x, _ in sources])
-        features = self.features(cat([x_s, *targets]))
-        f_s, f_t = features[: len(x_s)], features[len(x_s) :]
+        f_s, f_t = joint_features(self, sources, targets)
         label = self.label_loss(sources, f_s)
         confusion = class_confusion_loss(self.label_head(f_t), self.temperature)
         logs = {LABEL_LOSS: label.detach(), CLASS_CONFUSION: confusion.detach()}

@@ -64,7 +64,7 @@ def run(
     trainer = build_trainer(cfg, run_dir)
     writer = trainer.is_writer
     if not writer or run_dir is None:
-        return _run(cfg, None, trainer, data, (resume, allow_changed), report)
+        return _run(cfg, None, trainer, data, resume, allow_changed, report)
     rd, replaced = RunDir(run_dir), None
     rd.refuse_if_locked()
     if not resume and rd.holds_run():
@@ -78,7 +78,7 @@ def run(
         flush=True,
     )
     with rd.locked():
-        result = _run(cfg, rd, trainer, data, (resume, allow_changed), report)
+        result = _run(cfg, rd, trainer, data, resume, allow_changed, report)
     result.replaced = replaced
     return result
 
@@ -88,10 +88,10 @@ def _run(
     rd: RunDir | None,
     trainer: Trainer,
     data: TaskData | None,
-    resuming: tuple[bool, tuple[str, ...]],
+    resume: bool,
+    allow_changed: tuple[str, ...],
     report: bool,
 ) -> Run:
-    resume, allow_changed = resuming
     data = build_data(cfg) if data is None else data
     method = build_method(cfg, data)
     if rd is not None and not resume:

@@ -26,7 +26,6 @@ from unshift.models import mlp
 from unshift.models.mlp import ACTIVATIONS
 from unshift.nn import DomainDiscriminator
 from unshift.sklearn.rows import (
-    UNLABELLED,
     check_label_kinds,
     pooled_scaler,
     split_rows,
@@ -184,7 +183,7 @@ class ShallowClassifier(ClassifierMixin, BaseEstimator):
         self.classes_, y_index = np.unique(rows.y_source, return_inverse=True)
         if len(self.classes_) < 2:
             hint = ""
-            if sample_domain is None and np.any(y == UNLABELLED):
+            if sample_domain is None and unlabelled(y).any():
                 hint = (
                     "; if -1 is a class here (e.g. svmlight's -1/+1), map the labels to others "
                     "or pass sample_domain"
