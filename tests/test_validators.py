@@ -20,6 +20,11 @@ from unshift.runs.validators import (
     dev_risk,
     entropy,
     information_maximization,
+    mano,
+    mix_agreement,
+    mixval,
+    mixval_inter,
+    mixval_intra,
     soft_neighborhood_density,
     source_val_accuracy,
     source_val_accuracy_im,
@@ -138,7 +143,7 @@ def test_every_validator_is_registered_and_never_reads_target_labels():
     data = ValidationData(labelled_target, Domain(x, y))
     scores = {name: fn(Fixed(), data) for name, fn in VALIDATORS.items()}
     assert all(math.isfinite(v) for v in scores.values())
-    assert len(VALIDATORS) == 9
+    assert len(VALIDATORS) == 13
 
 
 def test_source_validation_data_is_held_out_of_training_and_fixed_across_seeds():
@@ -160,3 +165,61 @@ def test_source_validation_data_is_held_out_of_training_and_fixed_across_seeds()
     assert build_data(load_config(CONFIGS / "moons/dann.yaml")).source_val is None
     with pytest.raises(ConfigError, match=r"'data\.source_val_fraction': must lie in \[0, 1\)"):
         load_config(CONFIGS / "moons/dann.yaml", ["data.source_val_fraction=1.5"])
+
+
+def test_mixval_by_hand():
+    x = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 1.5], [3.0, 0.5], [0.2, 0.0]])
+    perm = torch.randperm(5, generator=torch.Generator().manual_seed(0)).tolist()
+    rows = x.tolist()
+    pseudo = [max(range(2), key=r.__getitem__) for r in rows]
+    agree, same = [], []
+    for i, j in enumerate(perm):
+        mix = [0.55 * a + 0.45 * b for a, b in zip(rows[i], rows[j], strict=True)]
+        agree.append(max(range(2), key=mix.__getitem__) == pseudo[i])
+        same.append(pseudo[i] == pseudo[j])
+    data = ValidationData(Domain(x))
+    got_agree, got_same = mix_agreement(Fixed(), data)
+    assert got_agree.tolist() == agree and got_same.tolist() == same
+    inter = [a for a, s in zip(agree, same, strict=True) if not s]
+    intra = [a for a, s in zip(agree, same, strict=True) if s]
+    assert inter and intra, "the case must probe both groups"
+    assert mixval_inter(Fixed(), data) == pytest.approx(sum(inter) / len(inter))
+    assert mixval_intra(Fixed(), data) == pytest.approx(sum(intra) / len(intra))
+    both = (sum(inter) / len(inter) + sum(intra) / len(intra)) / 2
+    assert mixval(Fixed(), data) == pytest.approx(both)
+
+
+class Shifted(Method):
+    """Inputs are logits before a bias: the decision boundary moves off the midpoint."""
+
+    def __init__(self, bias: float) -> None:
+        head = nn.Linear(2, 2)
+        with torch.no_grad():
+            head.weight.copy_(torch.eye(2))
+            head.bias.copy_(torch.tensor([bias, 0.0]))
+        super().__init__(nn.Identity(), head)
+
+
+def test_mixval_prefers_the_boundary_between_the_clusters():
+    gen = torch.Generator().manual_seed(3)
+    a = torch.tensor([4.0, 0.0]) + 0.3 * torch.randn(100, 2, generator=gen)
+    b = torch.tensor([0.0, 4.0]) + 0.3 * torch.randn(100, 2, generator=gen)
+    data = ValidationData(Domain(torch.cat([a, b])))
+    centred, skewed = Shifted(0.0), Shifted(2.5)  # both label every sample as its cluster
+    for model in (centred, skewed):
+        assert (model.predict(data.target.x).argmax(1) == torch.arange(200).ge(100)).all()
+    assert mixval_inter(centred, data) > 0.95
+    assert mixval_inter(skewed, data) < 0.7
+    assert mixval(centred, data) > mixval(skewed, data)
+    collapsed = ValidationData(Domain(a))
+    assert mixval_inter(Fixed(), collapsed) == 0.0  # no pair across classes: no credit
+
+
+def test_mano_by_hand_both_normalisations():
+    taylor = [[5 / 6, 1 / 6], [1 / 3.5, 2.5 / 3.5], [0.5, 0.5]]  # (1 + z + z²/2), normalised
+    expected = (sum(v**4 for r in taylor for v in r) / 6) ** 0.25
+    assert mano(Fixed(), TARGET) == pytest.approx(expected, rel=1e-9)
+    confident = LOGITS * 20  # mean −log softmax > 5: softmax
+    soft = softmax_rows(confident.tolist())
+    expected = (sum(v**4 for r in soft for v in r) / 6) ** 0.25
+    assert mano(Fixed(), ValidationData(Domain(confident))) == pytest.approx(expected, rel=1e-9)

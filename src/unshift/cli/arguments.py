@@ -119,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument(
         "--validator",
         help="bnm (the default: the best of them in benchmarks/results/validators.md), "
-        "source_val_acc, source_val_acc_im, entropy, im, snd, dev, devn or class_ami "
+        "source_val_acc, source_val_acc_im, entropy, im, snd, dev, devn, class_ami, mixval, "
+        "mixval_inter, mixval_intra or mano "
         "(source_val_acc, source_val_acc_im, dev and devn need data.source_val_fraction > 0 "
         "in the runs)",
     )

@@ -71,23 +71,36 @@ def _outputs(method: Method, domain: AnyDomain) -> tuple[Tensor, Tensor]:
     return f, p
 
 
+def _features_and_logits(method: Method, x: Tensor) -> tuple[Tensor, Tensor]:
+    """Features ``(B, F)`` and float logits ``(B, C)`` of a batch ``(B, *)``, on the CPU."""
+    f = method.features(x)
+    logits = method.classify(f)
+    if isinstance(logits, tuple):
+        raise DataError("validators score single-output classifiers")
+    return f.float().cpu(), logits.float().cpu()
+
+
 @torch.no_grad()
+def _logits_and_rows(method: Method, domain: AnyDomain) -> tuple[Tensor, Tensor, Tensor]:
+    """Features ``(M, F)``, logits ``(M, C)`` and the rows ``(M,)`` they belong to, in eval
+    mode (a streamed domain leaves out samples it cannot read)."""
+    was_training = method.training
+    method.eval()
+    feats, logits, rows = [], [], []
+    for b, r in row_batches(domain):
+        f, z = _features_and_logits(method, b)
+        feats.append(f)
+        logits.append(z)
+        rows.append(r)
+    method.train(was_training)
+    return torch.cat(feats), torch.cat(logits), torch.cat(rows)
+
+
 def _outputs_and_rows(method: Method, domain: AnyDomain) -> tuple[Tensor, Tensor, Tensor]:
     """:func:`_outputs` with the rows ``(M,)`` they belong to (a streamed domain leaves out
     samples it cannot read)."""
-    was_training = method.training
-    method.eval()
-    feats, probs, rows = [], [], []
-    for b, r in row_batches(domain):
-        f = method.features(b)
-        logits = method.classify(f)
-        if isinstance(logits, tuple):
-            raise DataError("validators score single-output classifiers")
-        feats.append(f.float().cpu())
-        probs.append(torch.softmax(logits.float(), dim=1).cpu())
-        rows.append(r)
-    method.train(was_training)
-    return torch.cat(feats), torch.cat(probs), torch.cat(rows)
+    f, z, rows = _logits_and_rows(method, domain)
+    return f, torch.softmax(z, dim=1), rows
 
 
 def _entropy(p: Tensor) -> Tensor:
@@ -214,6 +227,80 @@ def class_ami(method: Method, data: ValidationData) -> float:
     return float(adjusted_mutual_info_score(clusters, p.argmax(1).numpy()))
 
 
+MIX_LAMBDA = 0.55
+"""MixVal's mixing weight of the dominant sample (Hu et al. 2023)."""
+
+
+@torch.no_grad()
+def mix_agreement(method: Method, data: ValidationData) -> tuple[Tensor, Tensor]:
+    """MixVal's probes (Hu et al. 2023): each target sample ``x_i`` (a seeded subset) is mixed
+    with a partner ``x_j`` drawn by a seeded permutation within its batch of up to 1024,
+    ``λ x_i + (1 − λ) x_j`` with λ = 0.55, and the model's class on the mix is compared with
+    ``x_i``'s pseudo-label (its arg-max class). Returns ``agree`` ``(N,)`` (the class on the mix
+    is ``x_i``'s) and ``same`` ``(N,)`` (``x_i`` and ``x_j`` share a pseudo-label), both bool.
+    Inputs are mixed after the loader's scaling, which commutes with mixing when it is affine."""
+    was_training = method.training
+    method.eval()
+    gen = torch.Generator().manual_seed(data.seed)
+    agree, same = [], []
+    for x, _ in row_batches(data.subset(data.target)):
+        pseudo = _features_and_logits(method, x)[1].argmax(1)
+        perm = torch.randperm(len(x), generator=gen)
+        mixed = MIX_LAMBDA * x + (1 - MIX_LAMBDA) * x[perm.to(x.device)]
+        agree.append(_features_and_logits(method, mixed)[1].argmax(1) == pseudo)
+        same.append(pseudo == pseudo[perm])
+    method.train(was_training)
+    return torch.cat(agree), torch.cat(same)
+
+
+def _share(agree: Tensor, group: Tensor) -> float:
+    """Share of ``agree`` within ``group``; 0 for an empty group (no probe, no credit)."""
+    return float(agree[group].float().mean()) if bool(group.any()) else 0.0
+
+
+def mixval_inter(method: Method, data: ValidationData) -> float:
+    """MixVal's inter-cluster score: among pairs whose pseudo-labels differ, the share whose
+    mix keeps the dominant sample's class (reads: target inputs). 0 when every pair shares a
+    pseudo-label, as a collapsed model's do."""
+    agree, same = mix_agreement(method, data)
+    return _share(agree, ~same)
+
+
+def mixval_intra(method: Method, data: ValidationData) -> float:
+    """MixVal's intra-cluster score: the same share among pairs with one pseudo-label (reads:
+    target inputs). 0 when no pair shares one."""
+    agree, same = mix_agreement(method, data)
+    return _share(agree, same)
+
+
+def mixval(method: Method, data: ValidationData) -> float:
+    """MixVal with both probes: the mean of :func:`mixval_inter` and :func:`mixval_intra` (an
+    empty group counts 0, so a collapsed model scores at most 0.5). Reads: target inputs."""
+    agree, same = mix_agreement(method, data)
+    return (_share(agree, ~same) + _share(agree, same)) / 2
+
+
+MANO_P = 4
+MANO_THRESHOLD = 5.0
+"""MaNo's norm order and its switch between softmax and Taylor normalisation (Xie et al. 2024)."""
+
+
+def mano(method: Method, data: ValidationData) -> float:
+    """MaNo (Xie et al. 2024): ``(mean_{i,k} q_ik^4)^(1/4)`` over the target rows' normalised
+    logits ``q`` ``(N, C)``: softmax when the logits' mean cross-entropy to the uniform
+    distribution, ``−mean_{i,k} log softmax(z)_ik``, exceeds 5, otherwise the order-2 Taylor
+    normalisation ``(1 + z + z²/2) / Σ_k (1 + z_k + z_k²/2)`` (the paper's Eq. 6 switch, as
+    skada reads it). Reads: target inputs."""
+    _, z, _ = _logits_and_rows(method, data.subset(data.target))
+    z = z.double()
+    if float(-torch.log_softmax(z, dim=1).mean()) > MANO_THRESHOLD:
+        q = torch.softmax(z, dim=1)
+    else:
+        t = 1 + z + z**2 / 2
+        q = t / t.sum(1, keepdim=True)
+    return float(q.pow(MANO_P).mean() ** (1 / MANO_P))
+
+
 def reverse_task(data: TaskData, method: Method) -> TaskData:
     """``data`` with source and target swapped: the target training inputs labelled by
     ``method``'s predictions, the source training inputs without labels, and the source test
@@ -260,5 +347,9 @@ VALIDATORS: dict[str, Callable[[Method, ValidationData], float]] = {
     "dev": deep_embedded_validation,
     "devn": deep_embedded_validation_normalized,
     "class_ami": class_ami,
+    "mixval": mixval,
+    "mixval_inter": mixval_inter,
+    "mixval_intra": mixval_intra,
+    "mano": mano,
 }
 """Every validator by name; all higher-is-better."""
