@@ -10,6 +10,8 @@ unchanged (the last iterate is scored; target labels choose nothing):
   without adaptation (same network, optimiser, length; chosen on seed 100 by the default
   validator, ``benchmarks/dann_recipe.py``; see the configs).
 - ``cdan_plus`` and ``mcd_plus``: CDAN+E and MCD on that recipe (see the configs).
+- ``mcc_plus``, ``mdd_plus`` and ``coral_plus``: MCC, MDD and Deep CORAL on that recipe, their
+  own settings chosen on seed 100 (``benchmarks/method_settings.py``; see the configs).
 
 MNIST-M is generated from ``<data-dir>/mnist`` and ``<data-dir>/photos`` into
 ``--mnist-m-dir`` when it is not there yet.
@@ -29,6 +31,7 @@ import argparse
 import json
 import statistics
 import time
+from multiprocessing import get_context
 from pathlib import Path
 
 import torch
@@ -58,6 +61,9 @@ METHODS = (
     "dann_plus",
     "cdan_plus",
     "mcd_plus",
+    "mcc_plus",
+    "mdd_plus",
+    "coral_plus",
     "target_only",
 )
 LABELS = {
@@ -67,6 +73,9 @@ LABELS = {
     "dann_plus": "DANN (recommended recipe)",
     "cdan_plus": "CDAN+E (DANN's recommended recipe)",
     "mcd_plus": "MCD (DANN's recommended recipe)",
+    "mcc_plus": "MCC (DANN's recommended recipe)",
+    "mdd_plus": "MDD (DANN's recommended recipe)",
+    "coral_plus": "Deep CORAL (DANN's recommended recipe)",
     "target_only": "target-only",
 }
 SOURCE_ONLY = ("source_only", "source_only_plus")
@@ -85,6 +94,12 @@ TLLIB_CDAN = {"mnist_usps": 0.960, "usps_mnist": 0.977}
 # The recommended recipe's goals (3-seed means), and its margin over its own source-only row.
 GOALS = {"mnist_mnistm": 0.85, "mnist_usps": 0.92, "usps_mnist": 0.92}
 MARGIN = 0.05
+# The alignment methods' goals: (method, what it must reach or beat, that one's name).
+ALIGNMENT_GOALS = (
+    ("mcc_plus", "mcd_plus", "MCC ≥ MCD"),
+    ("mdd_plus", "dann_plus", "MDD ≥ recommended DANN"),
+    ("coral_plus", None, "Deep CORAL ≥ strongest source-only"),
+)
 QUICK = ["trainer.steps=300", "data.max_train=5000", "data.max_test=2000"]
 
 
@@ -145,6 +160,12 @@ def table(records: list[dict]) -> str:
                 f"; +{MARGIN:.2f} over its source-only: "
                 f"{'met' if gain >= MARGIN else f'missed ({gain:+.3f})'}"
             )
+        alignment = []
+        for method, rival, name in ALIGNMENT_GOALS:
+            bar = ours[rival] if rival else ours[strongest] if strongest else []
+            if ours[method] and bar:
+                diff = statistics.mean(ours[method]) - statistics.mean(bar)
+                alignment.append(f"{name}: {'met' if diff >= 0 else 'missed'} ({diff:+.3f})")
         cells = [
             cell(ours[m]) + (" (strongest source-only)" if m == strongest else "") for m in METHODS
         ]
@@ -152,14 +173,15 @@ def table(records: list[dict]) -> str:
         rows.append(
             f"| {TASKS[task]} | " + " | ".join(cells) + f" | {paper['source_only']:.3f} "
             f"| {paper['dann']:.3f} | {_paper(paper, 'adda')} | {_paper(TLLIB_CDAN, task)} "
-            f"| {verdict} | {cdan_verdict} |"
+            f"| {verdict} | {cdan_verdict} | {'; '.join(alignment) or '–'} |"
         )
     return "\n".join(
         [
             "| task | " + " | ".join(LABELS[m] for m in METHODS) + " | source-only (paper) "
             "| DANN (paper) | ADDA (paper) | CDAN (TLlib, target-selected; moonshot) "
-            "| recommended DANN: goals | CDAN+E ≥ DANN, same recipe |",
-            "|---|" + "---|" * (len(METHODS) + 6),
+            "| recommended DANN: goals | CDAN+E ≥ DANN, same recipe "
+            "| MCC, MDD, Deep CORAL: goals |",
+            "|---|" + "---|" * (len(METHODS) + 7),
             *rows,
         ]
     )
@@ -175,7 +197,10 @@ CAPTION = (
     "the same network, optimiser and length. USPS images are resized to 28×28 (the ADDA "
     "paper's protocol). CDAN+E and MCD run on the recommended DANN recipe of each task (same "
     "network, optimiser and length; CDAN+E also its λ schedule, passes and target entropy "
-    "weight; configs/digits/<task>_{cdan,mcd}_plus.yaml). Paper figures: Ganin et al. 2016 Table 2 "
+    "weight; configs/digits/<task>_{cdan,mcd}_plus.yaml), and so do MCC, MDD and Deep CORAL "
+    "(their own settings chosen on seed 100 by the default validator, "
+    "benchmarks/results/method_settings.md; configs/digits/<task>_{mcc,mdd,coral}_plus.yaml). "
+    "Paper figures: Ganin et al. 2016 Table 2 "
     "(MNIST-M), Tzeng et al. 2017 Table 2 (USPS tasks, which also gives ADDA); TLlib's CDAN "
     "figures pick the checkpoint on target test labels."
 )
@@ -197,6 +222,17 @@ def combine(paths: list[Path]) -> None:
     print(write_results("digits", payload, text).read_text())
 
 
+def train_one(job: tuple[str, str, int, list[str], bool]) -> dict:
+    """One seed of one method on one task: ``(task, method, seed, overrides, one_thread)``."""
+    task, method, seed, common, one_thread = job
+    if one_thread:
+        torch.set_num_threads(1)
+    cfg = load_config(ROOT / "configs/digits" / f"{task}_{method}.yaml", [*common, f"seed={seed}"])
+    record = run_record(task, method, seed, run(cfg).final)
+    print(record, flush=True)
+    return record
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, help="holds mnist/, usps/, photos/")
@@ -206,6 +242,9 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--combine", nargs="+", type=Path, help="results JSON files to merge")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="runs in parallel (one torch thread each when > 1)"
+    )
     args = parser.parse_args()
     if args.combine:
         return combine(args.combine)
@@ -216,22 +255,24 @@ def main() -> None:
     start = time.perf_counter()
     mnist_m = ensure_mnist_m(args.data_dir.resolve(), args.mnist_m_dir.resolve())
     common = [*benchmark_overrides(args.data_dir, mnist_m), *(QUICK if args.quick else [])]
-    records = []
-    for task in args.tasks:
-        for method in args.methods:
-            for seed in range(seeds):
-                cfg = load_config(
-                    ROOT / "configs/digits" / f"{task}_{method}.yaml", [*common, f"seed={seed}"]
-                )
-                record = run_record(task, method, seed, run(cfg).final)
-                records.append(record)
-                print(record, flush=True)
+    jobs = [
+        (task, method, seed, common, args.workers > 1)
+        for task in args.tasks
+        for method in args.methods
+        for seed in range(seeds)
+    ]
+    if args.workers > 1:
+        with get_context("spawn").Pool(args.workers) as pool:
+            records = list(pool.imap(train_one, jobs))
+    else:
+        records = [train_one(job) for job in jobs]
     total = time.perf_counter() - start
     caption = CAPTION + (" With the --quick overrides " + " ".join(QUICK) if args.quick else "")
     notes = (
         f"{len(records)} runs; whole benchmark {total:.0f} s wall (including data loading and "
         f"MNIST-M generation when needed; trainer time {sum(r['wall_s'] for r in records):.0f} "
-        f"s). MNIST-M generated with seed 0 from the photographs in {args.data_dir}/photos "
+        f"s; {args.workers} run(s) at a time{', one torch thread each' if args.workers > 1 else ''}"
+        f"). MNIST-M generated with seed 0 from the photographs in {args.data_dir}/photos "
         "(see the README written next to it). –: not run here, or no published figure."
     )
     payload = {"records": records, "seeds": seeds, "quick": args.quick, "total_s": total}
