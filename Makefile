@@ -21,7 +21,7 @@ KERAS_BACKENDS := torch jax tensorflow
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(TORCH_PIN)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,export,keras,vision,timm,tracking]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,export,keras,vision,timm,tracking,tune]'
 	touch $(STAMP)
 
 $(KERAS_STAMP): pyproject.toml Makefile

@@ -10,6 +10,7 @@ from torch import nn
 from unshift.core.errors import DataError
 from unshift.data.domains import Domain
 from unshift.methods.base import Method
+from unshift.runs.mixval import mix_agreement
 from unshift.runs.validators import (
     VALIDATORS,
     ValidationData,
@@ -21,7 +22,6 @@ from unshift.runs.validators import (
     entropy,
     information_maximization,
     mano,
-    mix_agreement,
     mixval,
     mixval_inter,
     mixval_intra,

@@ -15,6 +15,8 @@ EPILOG = """examples:
   unshift predict runs/dann new_points.csv --out predicted.csv
   unshift export runs/dann --format onnx --out dann.onnx
   unshift select runs/dann runs/dann-lr2 --validator im   # runs with trainer.snapshot_every
+  unshift tune moons/dann --space method.schedule.hi=0.1,1.0 --space optim.lr=0.01,0.003 \
+      --out runs/tune-dann                   # label-free search; writes best.yaml
   unshift report runs/dann --baseline runs/source_only
   unshift data mnist-m --mnist DATA/mnist --photos DATA/photos --out data/mnist_m
 """
@@ -123,6 +125,57 @@ def build_parser() -> argparse.ArgumentParser:
         "mixval_inter, mixval_intra or mano "
         "(source_val_acc, source_val_acc_im, dev and devn need data.source_val_fraction > 0 "
         "in the runs)",
+    )
+
+    tun = sub.add_parser(
+        "tune",
+        help="search config values without target labels; write the chosen config",
+        description="Train one run per setting of the --space keys (the whole grid, or --trials "
+        "of them drawn by Optuna's TPE sampler) under OUT/trial-NNN, score each last iterate by "
+        "a label-free validator, and write OUT/best.yaml (the chosen config), OUT/tune.json and "
+        "OUT/tune.md. No target label is read; target test accuracy is printed beside each "
+        "trial once the choice is on disk, marked as not used. Run the same command again to "
+        "resume a killed search: finished trials are kept.",
+    )
+    tun.add_argument("config", help="YAML config file, or the name of a packaged config")
+    tun.add_argument(
+        "--space",
+        action="append",
+        default=[],
+        required=True,
+        metavar="KEY=V1,V2,...",
+        help="a dotted config key and the values to try, read as YAML (repeatable), e.g. "
+        "--space optim.lr=0.01,0.001 --space model.hidden=[64],[100,100]",
+    )
+    tun.add_argument("--out", required=True, help="folder for the trials and the choice")
+    tun.add_argument(
+        "--trials",
+        type=int,
+        metavar="N",
+        help="run N settings chosen by Optuna's TPE sampler (pip install 'unshift[tune]') "
+        "instead of the whole grid",
+    )
+    tun.add_argument(
+        "--validator",
+        help="as for select (default: bnm); the ones reading held-out source data "
+        "need --set data.source_val_fraction=0.1",
+    )
+    tun.add_argument("--seed", type=int, help="the seed of every trial (default: the config's)")
+    tun.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value in every trial (repeatable)",
+    )
+    tun.add_argument(
+        "--plugin",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="MODULE_OR_FILE",
+        help="import a module or .py file of your own methods, networks or datasets first",
     )
 
     rep = sub.add_parser(

@@ -1,4 +1,4 @@
-"""The ``unshift`` command: train, eval, predict, select, report, configs and data.
+"""The ``unshift`` command: train, eval, predict, select, tune, report, configs and data.
 
 Exit codes: 0 done; 2 bad input (config, data, run directory, a file that cannot be read or
 written), one line ``error: ...`` on stderr; 3 a loss turned NaN/Inf (the last good checkpoint
@@ -19,27 +19,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from unshift.cli.arguments import build_parser
+from unshift.cli.exits import (
+    EXIT_BAD_INPUT,
+    EXIT_DIVERGED,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    Interrupted,
+    Terminated,
+)
+from unshift.cli.selection_commands import select, tune
 from unshift.core.errors import ConfigError, RunDirError, TrainingDiverged, UnshiftError
 from unshift.core.files import RunDir
 from unshift.core.plugins import environment_plugins, load_plugins
 from unshift.training.config import RunConfig, load_config, resolve_paths
-
-EXIT_BAD_INPUT = 2
-EXIT_DIVERGED = 3
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a scheduler's stop), handled like Ctrl-C."""
-
-
-class Interrupted(Exception):
-    """Training was stopped; the message says how to continue."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def make_data(args: argparse.Namespace) -> int:
@@ -155,23 +147,6 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def select(args: argparse.Namespace) -> int:
-    from unshift.runs.selection import select as select_runs
-
-    result = select_runs(args.run_dirs, args.validator)
-    print(f"{'run':<40} {'step':>8} {result.validator:>12}")
-    for s in result.ranked:
-        print(f"{s.run:<40} {s.step:>8} {s.score:>12.5f}")
-    chosen = result.chosen
-    print(f"chosen: {chosen.run} at step {chosen.step} ({result.validator} {chosen.score:.5f})")
-    if result.target_acc_not_used is not None:
-        print(
-            f"target test accuracy of the chosen model: {result.target_acc_not_used:.4f} "
-            "(reported only; not used to choose)"
-        )
-    return 0
-
-
 def predict(args: argparse.Namespace) -> int:
     from unshift.runs.predict import predict_file
 
@@ -231,6 +206,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "train": train,
         "eval": evaluate,
         "select": select,
+        "tune": tune,
         "report": report,
         "predict": predict,
         "export": export,

@@ -16,118 +16,44 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from unshift.core.errors import DataError
-from unshift.data.domains import AnyDomain, TaskData
-from unshift.eval.metrics import classification_report, predict_labels, row_batches
+from unshift.data.domains import TaskData
+from unshift.eval.metrics import classification_report, predict_labels
 from unshift.methods.base import Method
-
-MAX_SAMPLES = 2000
-"""Target inputs a validator reads at most (DEV: also source validation samples): a seeded
-subset. Source validation accuracy reads the whole held-out split."""
-
-
-@dataclass
-class ValidationData:
-    """What a validator may read: ``target`` inputs ``(N, *)`` (their labels, if any, are never
-    read) and, optionally, ``source_val`` ``(M, *)`` with labels ``(M,)``, held out of the
-    source training data. ``seed`` fixes the subsets drawn."""
-
-    target: AnyDomain
-    source_val: AnyDomain | None = None
-    seed: int = 0
-
-    @classmethod
-    def from_task(cls, data: TaskData, seed: int = 0) -> ValidationData:
-        """The first target training set (its labels dropped) and the task's held-out source
-        validation data (:func:`~unshift.data.domains.hold_out`)."""
-        return cls(data.targets[0].unlabelled(), data.source_val, seed)
-
-    def subset(self, domain: AnyDomain) -> AnyDomain:
-        """At most :data:`MAX_SAMPLES` rows of ``domain`` (seeded; labels kept aligned)."""
-        if len(domain) <= MAX_SAMPLES:
-            return domain
-        gen = torch.Generator().manual_seed(self.seed)
-        return domain.subset(torch.randperm(len(domain), generator=gen)[:MAX_SAMPLES])
-
-    def labelled_source(self) -> AnyDomain:
-        if self.source_val is None or self.source_val.y is None:
-            raise DataError(
-                "this validator reads labelled source validation data and there is none; hold "
-                "some out of the source training data (data.source_val_fraction)"
-            )
-        return self.source_val
-
-
-@torch.no_grad()
-def _outputs(method: Method, domain: AnyDomain) -> tuple[Tensor, Tensor]:
-    """Features ``(N, F)`` and class probabilities ``(N, C)`` of ``method`` on ``domain``."""
-    f, p, _ = _outputs_and_rows(method, domain)
-    return f, p
-
-
-def _features_and_logits(method: Method, x: Tensor) -> tuple[Tensor, Tensor]:
-    """Features ``(B, F)`` and float logits ``(B, C)`` of a batch ``(B, *)``, on the CPU."""
-    f = method.features(x)
-    logits = method.classify(f)
-    if isinstance(logits, tuple):
-        raise DataError("validators score single-output classifiers")
-    return f.float().cpu(), logits.float().cpu()
-
-
-@torch.no_grad()
-def _logits_and_rows(method: Method, domain: AnyDomain) -> tuple[Tensor, Tensor, Tensor]:
-    """Features ``(M, F)``, logits ``(M, C)`` and the rows ``(M,)`` they belong to, in eval
-    mode (a streamed domain leaves out samples it cannot read)."""
-    was_training = method.training
-    method.eval()
-    feats, logits, rows = [], [], []
-    for b, r in row_batches(domain):
-        f, z = _features_and_logits(method, b)
-        feats.append(f)
-        logits.append(z)
-        rows.append(r)
-    method.train(was_training)
-    return torch.cat(feats), torch.cat(logits), torch.cat(rows)
-
-
-def _outputs_and_rows(method: Method, domain: AnyDomain) -> tuple[Tensor, Tensor, Tensor]:
-    """:func:`_outputs` with the rows ``(M,)`` they belong to (a streamed domain leaves out
-    samples it cannot read)."""
-    f, z, rows = _logits_and_rows(method, domain)
-    return f, torch.softmax(z, dim=1), rows
-
-
-def _entropy(p: Tensor) -> Tensor:
-    """Row-wise entropy ``-Σ p log p`` in nats."""
-    return -(p * p.clamp_min(1e-12).log()).sum(-1)
+from unshift.runs.mixval import mixval, mixval_inter, mixval_intra
+from unshift.runs.validation_data import (
+    ValidationData,
+    logits_and_rows,
+    outputs,
+    outputs_and_rows,
+    row_entropy,
+)
 
 
 def source_val_accuracy(method: Method, data: ValidationData) -> float:
     """Accuracy on the held-out source validation data (reads: source validation labels).
     The baseline of Musgrave et al. 2021/2022."""
     source = data.labelled_source()
-    _, p, rows = _outputs_and_rows(method, source)
+    _, p, rows = outputs_and_rows(method, source)
     return float((p.argmax(1) == source.y.cpu()[rows]).float().mean())  # type: ignore[union-attr]
 
 
 def entropy(method: Method, data: ValidationData) -> float:
     """``-mean_i H(p_i)`` over target predictions (reads: target inputs). Confident models
     score high, including collapsed ones (Musgrave et al. 2021)."""
-    _, p = _outputs(method, data.subset(data.target))
-    return -float(_entropy(p).mean())
+    _, p = outputs(method, data.subset(data.target))
+    return -float(row_entropy(p).mean())
 
 
 def information_maximization(method: Method, data: ValidationData) -> float:
     """IM: ``H(mean_i p_i) - mean_i H(p_i)`` over target predictions (reads: target inputs):
     confident *and* class-balanced predictions score high (Shi & Sha 2012; Musgrave 2021)."""
-    _, p = _outputs(method, data.subset(data.target))
-    return float(_entropy(p.mean(0)) - _entropy(p).mean())
+    _, p = outputs(method, data.subset(data.target))
+    return float(row_entropy(p.mean(0)) - row_entropy(p).mean())
 
 
 IM_WEIGHT = 0.05
@@ -140,15 +66,15 @@ def source_val_accuracy_im(method: Method, data: ValidationData) -> float:
     IM weighing as much as one point of accuracy (reads: source validation labels, target
     inputs). A combination suggested by Musgrave et al. 2022's finding that source accuracy
     alone is a strong baseline."""
-    _, p = _outputs(method, data.subset(data.target))
-    im = float(_entropy(p.mean(0)) - _entropy(p).mean())
+    _, p = outputs(method, data.subset(data.target))
+    im = float(row_entropy(p.mean(0)) - row_entropy(p).mean())
     return source_val_accuracy(method, data) + IM_WEIGHT * im / math.log(p.shape[1])
 
 
 def batch_nuclear_norm(method: Method, data: ValidationData) -> float:
     """BNM: ``‖P‖_* / N`` for the target softmax matrix ``P`` ``(N, C)`` (reads: target inputs;
     Cui et al. 2020). High for confident and diverse predictions."""
-    _, p = _outputs(method, data.subset(data.target))
+    _, p = outputs(method, data.subset(data.target))
     return float(torch.linalg.matrix_norm(p.double(), ord="nuc") / len(p))
 
 
@@ -158,11 +84,11 @@ def soft_neighborhood_density(
     """SND (Saito et al. 2021): the mean entropy of each target sample's softmax similarity
     ``softmax_j(p̂_i · p̂_j / τ)`` to the other samples (``p̂`` the L2-normalised predictions,
     ``τ = 0.05``, self excluded). Reads: target inputs. High when neighbourhoods are dense."""
-    _, p = _outputs(method, data.subset(data.target))
+    _, p = outputs(method, data.subset(data.target))
     p = torch.nn.functional.normalize(p.double(), dim=1)
     sim = p @ p.T / temperature
     sim.fill_diagonal_(-math.inf)
-    return float(_entropy(torch.softmax(sim, dim=1)).mean())
+    return float(row_entropy(torch.softmax(sim, dim=1)).mean())
 
 
 def _domain_ratio(f_src: np.ndarray, f_tgt: np.ndarray, seed: int) -> np.ndarray:
@@ -192,8 +118,8 @@ def dev_risk(loss: np.ndarray, weights: np.ndarray) -> float:
 
 def _dev(method: Method, data: ValidationData, normalize: bool) -> float:
     source = data.subset(data.labelled_source())
-    f_s, p_s, rows = _outputs_and_rows(method, source)
-    f_t, _ = _outputs(method, data.subset(data.target))
+    f_s, p_s, rows = outputs_and_rows(method, source)
+    f_t, _ = outputs(method, data.subset(data.target))
     w = _domain_ratio(f_s.numpy(), f_t.numpy(), data.seed)
     if normalize:
         w = w / w.max()
@@ -222,62 +148,9 @@ def class_ami(method: Method, data: ValidationData) -> float:
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_mutual_info_score
 
-    f, p = _outputs(method, data.subset(data.target))
+    f, p = outputs(method, data.subset(data.target))
     clusters = KMeans(p.shape[1], n_init=10, random_state=data.seed).fit_predict(f.numpy())
     return float(adjusted_mutual_info_score(clusters, p.argmax(1).numpy()))
-
-
-MIX_LAMBDA = 0.55
-"""MixVal's mixing weight of the dominant sample (Hu et al. 2023)."""
-
-
-@torch.no_grad()
-def mix_agreement(method: Method, data: ValidationData) -> tuple[Tensor, Tensor]:
-    """MixVal's probes (Hu et al. 2023): each target sample ``x_i`` (a seeded subset) is mixed
-    with a partner ``x_j`` drawn by a seeded permutation within its batch of up to 1024,
-    ``λ x_i + (1 − λ) x_j`` with λ = 0.55, and the model's class on the mix is compared with
-    ``x_i``'s pseudo-label (its arg-max class). Returns ``agree`` ``(N,)`` (the class on the mix
-    is ``x_i``'s) and ``same`` ``(N,)`` (``x_i`` and ``x_j`` share a pseudo-label), both bool.
-    Inputs are mixed after the loader's scaling, which commutes with mixing when it is affine."""
-    was_training = method.training
-    method.eval()
-    gen = torch.Generator().manual_seed(data.seed)
-    agree, same = [], []
-    for x, _ in row_batches(data.subset(data.target)):
-        pseudo = _features_and_logits(method, x)[1].argmax(1)
-        perm = torch.randperm(len(x), generator=gen)
-        mixed = MIX_LAMBDA * x + (1 - MIX_LAMBDA) * x[perm.to(x.device)]
-        agree.append(_features_and_logits(method, mixed)[1].argmax(1) == pseudo)
-        same.append(pseudo == pseudo[perm])
-    method.train(was_training)
-    return torch.cat(agree), torch.cat(same)
-
-
-def _share(agree: Tensor, group: Tensor) -> float:
-    """Share of ``agree`` within ``group``; 0 for an empty group (no probe, no credit)."""
-    return float(agree[group].float().mean()) if bool(group.any()) else 0.0
-
-
-def mixval_inter(method: Method, data: ValidationData) -> float:
-    """MixVal's inter-cluster score: among pairs whose pseudo-labels differ, the share whose
-    mix keeps the dominant sample's class (reads: target inputs). 0 when every pair shares a
-    pseudo-label, as a collapsed model's do."""
-    agree, same = mix_agreement(method, data)
-    return _share(agree, ~same)
-
-
-def mixval_intra(method: Method, data: ValidationData) -> float:
-    """MixVal's intra-cluster score: the same share among pairs with one pseudo-label (reads:
-    target inputs). 0 when no pair shares one."""
-    agree, same = mix_agreement(method, data)
-    return _share(agree, same)
-
-
-def mixval(method: Method, data: ValidationData) -> float:
-    """MixVal with both probes: the mean of :func:`mixval_inter` and :func:`mixval_intra` (an
-    empty group counts 0, so a collapsed model scores at most 0.5). Reads: target inputs."""
-    agree, same = mix_agreement(method, data)
-    return (_share(agree, ~same) + _share(agree, same)) / 2
 
 
 MANO_P = 4
@@ -291,7 +164,7 @@ def mano(method: Method, data: ValidationData) -> float:
     distribution, ``−mean_{i,k} log softmax(z)_ik``, exceeds 5, otherwise the order-2 Taylor
     normalisation ``(1 + z + z²/2) / Σ_k (1 + z_k + z_k²/2)`` (the paper's Eq. 6 switch, as
     skada reads it). Reads: target inputs."""
-    _, z, _ = _logits_and_rows(method, data.subset(data.target))
+    _, z, _ = logits_and_rows(method, data.subset(data.target))
     z = z.double()
     if float(-torch.log_softmax(z, dim=1).mean()) > MANO_THRESHOLD:
         q = torch.softmax(z, dim=1)
@@ -353,3 +226,5 @@ VALIDATORS: dict[str, Callable[[Method, ValidationData], float]] = {
     "mano": mano,
 }
 """Every validator by name; all higher-is-better."""
+NEEDS_SOURCE_VAL = frozenset({"source_val_acc", "source_val_acc_im", "dev", "devn"})
+"""The validators that read labelled source data held out of training."""
