@@ -171,6 +171,7 @@ def main() -> None:
         default=[],
         help="earlier runs' JSON files: their other methods' rows beside these",
     )
+    parser.add_argument("--name", help="results file name (default: amazon[_<methods>])")
     args = parser.parse_args()
     methods = tuple(m for m in METHODS if m in args.methods)
     pairs = list(itertools.permutations(DOMAINS, 2))
@@ -208,7 +209,7 @@ def main() -> None:
         "The paper's NN column is as recalled from Ganin et al. 2016 Table 1 and was not "
         "re-checked here; its DANN column (average 0.763) was."
     )
-    name = "amazon" if methods == tuple(METHODS) else "amazon_" + "_".join(methods)
+    name = args.name or ("amazon" if methods == tuple(METHODS) else "amazon_" + "_".join(methods))
     payload = {"records": records, "proxy_a_distance": pads, "seeds": args.seeds}
     if args.baseline:
         payload["baseline"] = [p.name for p in args.baseline]
