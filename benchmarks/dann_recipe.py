@@ -22,7 +22,12 @@ from pathlib import Path
 
 import torch
 from common import write_results  # benchmarks/ is on sys.path when run as a script
-from digits import TASKS, benchmark_overrides, ensure_mnist_m
+from digits import (
+    TASKS,
+    add_selection_run_arguments,
+    ensure_mnist_m,
+    selection_run_overrides,
+)
 
 from unshift.runs.run import run
 from unshift.runs.selection import DEFAULT_VALIDATOR
@@ -76,10 +81,7 @@ def previous_records(paths: list[Path], tasks: list[str], steps: int) -> list[di
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", required=True, type=Path, help="holds mnist/, usps/, photos/")
-    parser.add_argument("--mnist-m-dir", type=Path, default=ROOT / "benchmarks/.cache/mnist_m")
-    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
-    parser.add_argument("--steps", type=int, default=6000, help="trainer.steps of every run")
+    add_selection_run_arguments(parser)
     parser.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=None)
     parser.add_argument(
         "--previous",
@@ -95,14 +97,7 @@ def main() -> None:
         args.name = "dann_recipe" if every else "dann_recipe_" + "_".join(args.tasks)
     torch.set_num_threads(min(2, torch.get_num_threads()))
     mnist_m = ensure_mnist_m(args.data_dir.resolve(), args.mnist_m_dir.resolve())
-    common = [
-        *benchmark_overrides(args.data_dir, mnist_m),
-        f"seed={SEED}",
-        f"trainer.steps={args.steps}",
-        "trainer.precision=bf16-mixed",
-        "trainer.channels_last=true",
-        "data.source_val_fraction=0.1",
-    ]
+    common = selection_run_overrides(args.data_dir, mnist_m, SEED, args.steps)
     earlier = previous_records(args.previous, args.tasks, args.steps)
     labels = args.candidates or list(CANDIDATES)
     records, rows = [], []

@@ -125,6 +125,28 @@ def benchmark_overrides(data_dir: Path, mnist_m: Path) -> list[str]:
     ]
 
 
+def add_selection_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir``, ``--mnist-m-dir``, ``--tasks`` and ``--steps`` of a digit selection run."""
+    parser.add_argument("--data-dir", required=True, type=Path, help="holds mnist/, usps/, photos/")
+    parser.add_argument("--mnist-m-dir", type=Path, default=ROOT / "benchmarks/.cache/mnist_m")
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--steps", type=int, default=6000, help="trainer.steps of every run")
+
+
+def selection_run_overrides(data_dir: Path, mnist_m: Path, seed: int, steps: int) -> list[str]:
+    """Overrides of a digit selection run (``dann_recipe.py``, ``method_settings.py``): the
+    benchmark's, ``seed`` and ``steps``, bf16 autocast, channels-last and 10 % of the source
+    training data held out for the validators."""
+    return [
+        *benchmark_overrides(data_dir, mnist_m),
+        f"seed={seed}",
+        f"trainer.steps={steps}",
+        "trainer.precision=bf16-mixed",
+        "trainer.channels_last=true",
+        "data.source_val_fraction=0.1",
+    ]
+
+
 def _paper(figures: dict[str, float], key: str) -> str:
     """A published figure to 3 decimals, ``–`` where there is none."""
     return f"{figures[key]:.3f}" if key in figures else "–"

@@ -23,7 +23,12 @@ from pathlib import Path
 
 import torch
 from common import RESULTS_DIR, write_results  # benchmarks/ is on sys.path when run as a script
-from digits import TASKS, benchmark_overrides, ensure_mnist_m
+from digits import (
+    TASKS,
+    add_selection_run_arguments,
+    ensure_mnist_m,
+    selection_run_overrides,
+)
 
 from unshift.runs.run import run
 from unshift.runs.selection import DEFAULT_VALIDATOR
@@ -79,10 +84,7 @@ def choose(records: list[dict]) -> dict[str, dict[str, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", required=True, type=Path, help="holds mnist/, usps/, photos/")
-    parser.add_argument("--mnist-m-dir", type=Path, default=ROOT / "benchmarks/.cache/mnist_m")
-    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
-    parser.add_argument("--steps", type=int, default=6000, help="trainer.steps of every run")
+    add_selection_run_arguments(parser)
     parser.add_argument("--candidates", nargs="+", required=True, type=parse_candidate)
     parser.add_argument("--workers", type=int, default=2, help="runs in parallel, one thread each")
     parser.add_argument("--name", default="method_settings", help="results file name")
@@ -91,14 +93,7 @@ def main() -> None:
     if len(set(keys)) != len(keys):
         parser.error(f"candidate names must differ within a method: {keys}")
     mnist_m = ensure_mnist_m(args.data_dir.resolve(), args.mnist_m_dir.resolve())
-    common = [
-        *benchmark_overrides(args.data_dir, mnist_m),
-        f"seed={SEED}",
-        f"trainer.steps={args.steps}",
-        "trainer.precision=bf16-mixed",
-        "trainer.channels_last=true",
-        "data.source_val_fraction=0.1",
-    ]
+    common = selection_run_overrides(args.data_dir, mnist_m, SEED, args.steps)
     jobs = [(t, m, n, o, common) for t in args.tasks for m, n, o in args.candidates]
     with get_context("spawn").Pool(args.workers) as pool:
         records = []
