@@ -98,3 +98,28 @@ def test_the_command_names_the_default_validator_and_every_validator():
     select_help = build_parser()._subparsers._group_actions[0].choices["select"].format_help()
     assert f"{DEFAULT_VALIDATOR} (the default" in select_help
     assert all(name in select_help for name in VALIDATORS)
+
+
+def test_confidence_rewarding_validators_warn_across_methods():
+    from unshift.runs.selection import confidence_warning
+
+    dann = {"name": "dann", "target_entropy": 0.0, "mcc": 0.0}
+    mcc = {"name": "mcc", "weight": 1.0}
+    assert "rewards confident" in confidence_warning("bnm", {"a": dann, "b": mcc})
+    assert confidence_warning("bnm", {"a": mcc, "b": {**mcc, "weight": 3.0}}) is not None
+    assert confidence_warning("bnm", {"a": dann, "b": {**dann, "target_entropy": 0.1}})
+    assert confidence_warning("bnm", {"a": dann, "b": {**dann, "lr_scale": 2}}) is None
+    assert confidence_warning("source_val_acc", {"a": dann, "b": mcc}) is None
+    assert confidence_warning("mixval", {"a": dann, "b": mcc}) is None
+
+
+def test_select_warns_when_it_ranks_dann_against_mcc_by_bnm(runs, tmp_path, capsys):
+    mcc = tmp_path / "mcc"
+    sets = [a for s in SHORT for a in ("--set", s)]
+    assert main(["train", str(CONFIGS / "moons" / "mcc.yaml"), "--run-dir", str(mcc), *sets]) == 0
+    capsys.readouterr()
+    assert main(["select", str(runs[0]), str(mcc), "--validator", "bnm"]) == 0
+    assert "warning: bnm rewards confident target predictions" in capsys.readouterr().err
+    assert json.loads((mcc / "selection.json").read_text())["warning"].startswith("bnm rewards")
+    assert main(["select", str(runs[0]), str(mcc), "--validator", "source_val_acc"]) == 0
+    assert "warning" not in capsys.readouterr().err

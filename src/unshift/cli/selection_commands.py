@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from unshift.cli.exits import EXIT_INTERRUPTED, EXIT_TERMINATED, Interrupted, Terminated
@@ -13,6 +14,8 @@ def select(args: argparse.Namespace) -> int:
     from unshift.runs.selection import select as select_runs
 
     result = select_runs(args.run_dirs, args.validator)
+    if result.warning:
+        print(f"warning: {result.warning}", file=sys.stderr)
     print(f"{'run':<40} {'step':>8} {result.validator:>12}")
     for s in result.ranked:
         print(f"{s.run:<40} {s.step:>8} {s.score:>12.5f}")

@@ -228,3 +228,7 @@ VALIDATORS: dict[str, Callable[[Method, ValidationData], float]] = {
 """Every validator by name; all higher-is-better."""
 NEEDS_SOURCE_VAL = frozenset({"source_val_acc", "source_val_acc_im", "dev", "devn"})
 """The validators that read labelled source data held out of training."""
+REWARDS_CONFIDENCE = frozenset({"entropy", "im", "bnm", "snd", "mano", "source_val_acc_im"})
+"""The validators whose score rises with confident target predictions, whatever their accuracy:
+they mislead between runs whose losses push confidence differently (MCC's class confusion, a
+target-entropy term)."""
