@@ -81,13 +81,23 @@ def machine_info() -> dict[str, Any]:
     return info
 
 
-def write_results(name: str, payload: dict[str, Any], table: str, notes: str = "") -> Path:
-    """Write ``<name>.json`` (``payload`` + machine) and ``<name>.md``; return the md path."""
+def write_results(
+    name: str,
+    payload: dict[str, Any],
+    table: str,
+    notes: str = "",
+    origin: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``<name>.json`` (``payload`` + machine) and ``<name>.md``; return the md path.
+
+    ``origin``: the machine record of the run whose records these are, when the tables are only
+    rendered again from them; it stays the file's ``machine`` (command, date, machine), and this
+    render is recorded beside it as ``rendered``."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    machine = machine_info()
-    (RESULTS_DIR / f"{name}.json").write_text(
-        json.dumps({**payload, "machine": machine}, indent=2) + "\n"
-    )
+    now = machine_info()
+    machine = origin or now
+    stamps = {"machine": machine, **({"rendered": now} if origin else {})}
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps({**payload, **stamps}, indent=2) + "\n")
     lines = [
         f"# Benchmark: {name}",
         "",
@@ -97,6 +107,7 @@ def write_results(name: str, payload: dict[str, Any], table: str, notes: str = "
         f"({machine['torch_threads']} torch threads), {machine['platform']}"
         + (f", GPU {machine['gpu']}" if "gpu" in machine else ""),
         f"- software: Python {machine['python']}, torch {machine['torch']}",
+        *([f"- tables rendered again: `{now['command']}` ({now['date']})"] if origin else []),
         "",
         table.rstrip(),
         "",

@@ -362,7 +362,8 @@ def main() -> None:
     tasks = pool(data_dir, args.mnist_m_dir.resolve(), amazon, args.quick)
     if args.render:
         previous = json.loads((RESULTS_DIR / f"{name}.json").read_text())
-        records, wall, origin = previous["records"], previous["wall_s"], previous["machine"]
+        records, wall = previous["records"], previous["wall_s"]
+        origin = previous["machine"]  # write_results keeps the run's own through renders
         provenance = (
             f"Records of the run of {origin['date']} (`{origin['command']}`, {origin['cpu']}, "
             f"{origin['cores']} cores); tables rendered again from its JSON file. "
@@ -413,8 +414,8 @@ def main() -> None:
         f"scoring {sum(r['score_s'] for r in records):.0f} s (all validators)."
     )
     payload = {"records": records, "rows": rows, "summary": summary, "chosen": chosen}
-    payload.update({"wall_s": wall, **({"records_from": origin} if origin else {})})
-    print(write_results(name, payload, table, notes).read_text())
+    payload["wall_s"] = wall
+    print(write_results(name, payload, table, notes, origin).read_text())
 
 
 if __name__ == "__main__":
