@@ -1,0 +1,103 @@
+"""Does ``unshift tune`` choose well? Its search on seed 100, then every candidate on seeds 0-2.
+
+``unshift tune``'s own code (:func:`unshift.runs.tune.tune`) searches ``--space`` over
+``--config`` on seed 100 (a seed no accuracy benchmark scores) with the default validator,
+writing ``best.yaml`` before any target accuracy is read. Then every candidate of the grid is
+trained on seeds 0, 1 and 2 and scored on the target test labels, for the reader only: the goal
+(#32) is a chosen config whose 3-seed mean is within 0.02 of the best candidate's.
+
+Run: ``python benchmarks/tune_check.py --config moons/dann --space method.schedule.hi=0.1,0.3,1.0
+--space optim.lr=0.1,0.03 --name tune_moons`` → writes ``benchmarks/results/tune_moons.{md,json}``
+(the search's run directories under ``benchmarks/.cache/tune_moons``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from common import mean_std, write_results  # benchmarks/ is on sys.path when run as a script
+
+from unshift.runs.run import run
+from unshift.runs.tune import parse_space, tune
+from unshift.training.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+SEARCH_SEED, SEEDS = 100, (0, 1, 2)
+GOAL = 0.02
+QUIET = ["trainer.progress_bar=false", "trainer.eval_every=0"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, help="a config file or packaged config name")
+    parser.add_argument("--space", action="append", required=True, metavar="KEY=V1,V2,...")
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--validator", help="default: unshift's default validator")
+    parser.add_argument("--name", required=True, help="results file name, e.g. tune_moons")
+    args = parser.parse_args()
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    space = parse_space(args.space)
+    out = ROOT / "benchmarks/.cache" / args.name
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    base = [*args.overrides, *QUIET]
+    search = tune(
+        args.config,
+        space,
+        out,
+        overrides=[*base, f"seed={SEARCH_SEED}"],
+        validator=args.validator,
+        echo=lambda line: print(line, flush=True),
+    )
+    assert search.chosen is not None
+    print(f"chosen on disk ({search.best}): trial {search.chosen.index}", flush=True)
+    search_s = time.perf_counter() - start
+    records = []
+    for trial in search.trials:
+        accs = []
+        for seed in SEEDS:
+            settings = [f"{k}={json.dumps(v)}" for k, v in trial.settings.items()]
+            cfg = load_config(args.config, [*base, *settings, f"seed={seed}"])
+            accs.append(run(cfg).final["target_acc"])
+        records.append({**vars(trial), "seed_accs": accs})
+    best = max(statistics.mean(r["seed_accs"]) for r in records)
+    chosen = next(r for r in records if r["index"] == search.chosen.index)
+    gap = best - statistics.mean(chosen["seed_accs"])
+    keys = list(space)
+    rows = [
+        f"| {' | '.join(json.dumps(r['settings'][k]) for k in keys)} | {r['score']:.5f} "
+        f"| {r['target_acc_not_used']:.3f} | {mean_std(r['seed_accs'])} "
+        f"| {'**chosen**' if r is chosen else ''} |"
+        for r in records
+    ]
+    table = "\n".join(
+        [
+            f"`unshift tune {args.config}` over {', '.join(args.space)} "
+            f"({' '.join(f'--set {o}' for o in args.overrides) or 'the config as it is'}) on "
+            f"seed {SEARCH_SEED} with {search.validator}, the last iterate of each trial; then "
+            "every candidate on seeds 0-2 (target test accuracy, read only for this table).",
+            "",
+            f"| {' | '.join(keys)} | {search.validator} (seed {SEARCH_SEED}) "
+            f"| target acc, seed {SEARCH_SEED} (not used) | target acc, seeds 0-2 | |",
+            "|" + "---|" * (len(keys) + 4),
+            *rows,
+            "",
+            f"Goal: the chosen config within {GOAL} of the best candidate's 3-seed mean: "
+            f"{'met' if gap <= GOAL else 'missed'} (best {best:.3f}, chosen "
+            f"{statistics.mean(chosen['seed_accs']):.3f}, gap {gap:.3f}).",
+        ]
+    )
+    total = time.perf_counter() - start
+    notes = f"Search {search_s:.0f} s, whole benchmark {total:.0f} s wall."
+    payload = {"records": records, "chosen": search.chosen.index, "gap": gap, "total_s": total}
+    print(write_results(args.name, payload, table, notes).read_text())
+
+
+if __name__ == "__main__":
+    main()
