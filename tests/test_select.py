@@ -106,8 +106,9 @@ def test_confidence_rewarding_validators_warn_across_methods():
     dann = {"name": "dann", "target_entropy": 0.0, "mcc": 0.0}
     mcc = {"name": "mcc", "weight": 1.0}
     assert "rewards confident" in confidence_warning("bnm", {"a": dann, "b": mcc})
-    assert confidence_warning("bnm", {"a": mcc, "b": {**mcc, "weight": 3.0}}) is not None
-    assert confidence_warning("bnm", {"a": dann, "b": {**dann, "target_entropy": 0.1}})
+    assert '"weight": 3.0' in confidence_warning("bnm", {"a": mcc, "b": {**mcc, "weight": 3.0}})
+    entropy = confidence_warning("bnm", {"a": dann, "b": {**dann, "target_entropy": 0.1}})
+    assert '"target_entropy": 0.1' in entropy
     assert confidence_warning("bnm", {"a": dann, "b": {**dann, "lr_scale": 2}}) is None
     assert confidence_warning("source_val_acc", {"a": dann, "b": mcc}) is None
     assert confidence_warning("mixval", {"a": dann, "b": mcc}) is None
