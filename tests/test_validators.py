@@ -11,6 +11,8 @@ from unshift.core.errors import DataError
 from unshift.data.domains import Domain
 from unshift.methods.base import Method
 from unshift.runs.mixval import mix_agreement
+from unshift.runs.transfer_score import hopkins, transfer_score, uniformity
+from unshift.runs.validation_data import row_entropy
 from unshift.runs.validators import (
     VALIDATORS,
     ValidationData,
@@ -141,9 +143,9 @@ def test_every_validator_is_registered_and_never_reads_target_labels():
     x, y = _blobs(60, 0.0, 0)
     labelled_target = Domain(x, torch.full((60,), 7))  # labels out of range: unreadable
     data = ValidationData(labelled_target, Domain(x, y))
-    scores = {name: fn(Fixed(), data) for name, fn in VALIDATORS.items()}
+    scores = {name: fn(Linear2(torch.eye(2)), data) for name, fn in VALIDATORS.items()}
     assert all(math.isfinite(v) for v in scores.values())
-    assert len(VALIDATORS) == 13
+    assert len(VALIDATORS) == 14
 
 
 def test_source_validation_data_is_held_out_of_training_and_fixed_across_seeds():
@@ -223,3 +225,47 @@ def test_mano_by_hand_both_normalisations():
     soft = softmax_rows(confident.tolist())
     expected = (sum(v**4 for r in soft for v in r) / 6) ** 0.25
     assert mano(Fixed(), ValidationData(Domain(confident))) == pytest.approx(expected, rel=1e-9)
+
+
+def test_hopkins_by_hand():
+    x = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 3.0]])
+    probes = torch.tensor([[2.0, 0.0], [0.0, 1.0]])  # nearest rows at 1.0 and 1.0
+    sample = torch.tensor([0, 2])  # nearest other rows at 1.0 and 3.0
+    assert hopkins(x, probes, sample) == pytest.approx(2.0 / (2.0 + 4.0))
+
+
+def test_uniformity_by_hand():
+    simplex = torch.tensor([[1.0, 0.0], [-0.5, math.sqrt(3) / 2], [-0.5, -math.sqrt(3) / 2]])
+    assert uniformity(simplex) == pytest.approx(0.0, abs=1e-12)
+    right_angle = torch.tensor([[1.0, 0.0], [0.0, 2.0]])  # 90° apart; two classes want 180°
+    assert uniformity(right_angle) == pytest.approx((math.pi / 2) ** 2)
+
+
+class Linear2(Method):
+    """Features = inputs; a linear head with the given weight (no bias)."""
+
+    def __init__(self, weight: torch.Tensor) -> None:
+        head = nn.Linear(weight.shape[1], weight.shape[0], bias=False)
+        head.weight.data = weight
+        super().__init__(nn.Identity(), nn.Sequential(nn.ReLU(), head))
+
+
+def test_transfer_score_is_its_three_terms_and_rewards_clusters():
+    gen = torch.Generator().manual_seed(0)
+    a = torch.tensor([4.0, 0.0]) + 0.2 * torch.randn(200, 2, generator=gen)
+    b = torch.tensor([0.0, 4.0]) + 0.2 * torch.randn(200, 2, generator=gen)
+    clustered = ValidationData(Domain(torch.cat([a, b])))
+    spread = ValidationData(Domain(4 * torch.rand(400, 2, generator=gen)))
+    even, uneven = Linear2(torch.eye(2) - 0.5), Linear2(torch.eye(2))  # 180° vs 90° apart
+    f, p = clustered.target.x, torch.softmax(even.classify(clustered.target.x), 1).detach()
+    im = float(row_entropy(p.mean(0)) - row_entropy(p).mean()) / math.log(2)
+    g = torch.Generator().manual_seed(0)
+    sample = torch.randperm(400, generator=g)[:20]
+    lo, hi = f.min(0).values, f.max(0).values
+    probes = lo + (hi - lo) * torch.rand(20, 2, generator=g)
+    expected = hopkins(f, probes, sample) + im - 0.0
+    assert transfer_score(even, clustered) == pytest.approx(expected, rel=1e-6)
+    assert transfer_score(even, clustered) > transfer_score(even, spread) + 0.2
+    assert transfer_score(even, clustered) - transfer_score(uneven, clustered) > 1.0
+    with pytest.raises(DataError, match="linear"):
+        transfer_score(Fixed(), clustered)

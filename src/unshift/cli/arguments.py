@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--validator",
         help="bnm (the default: the best of them in benchmarks/results/validators.md), "
         "source_val_acc, source_val_acc_im, entropy, im, snd, dev, devn, class_ami, mixval, "
-        "mixval_inter, mixval_intra or mano "
+        "mixval_inter, mixval_intra, mano or transfer_score "
         "(source_val_acc, source_val_acc_im, dev and devn need data.source_val_fraction > 0 "
         "in the runs)",
     )

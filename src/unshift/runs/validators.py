@@ -25,6 +25,7 @@ from unshift.data.domains import TaskData
 from unshift.eval.metrics import classification_report, predict_labels
 from unshift.methods.base import Method
 from unshift.runs.mixval import mixval, mixval_inter, mixval_intra
+from unshift.runs.transfer_score import transfer_score
 from unshift.runs.validation_data import (
     ValidationData,
     logits_and_rows,
@@ -224,11 +225,14 @@ VALIDATORS: dict[str, Callable[[Method, ValidationData], float]] = {
     "mixval_inter": mixval_inter,
     "mixval_intra": mixval_intra,
     "mano": mano,
+    "transfer_score": transfer_score,
 }
 """Every validator by name; all higher-is-better."""
 NEEDS_SOURCE_VAL = frozenset({"source_val_acc", "source_val_acc_im", "dev", "devn"})
 """The validators that read labelled source data held out of training."""
-REWARDS_CONFIDENCE = frozenset({"entropy", "im", "bnm", "snd", "mano", "source_val_acc_im"})
+REWARDS_CONFIDENCE = frozenset(
+    {"entropy", "im", "bnm", "snd", "mano", "source_val_acc_im", "transfer_score"}
+)
 """The validators whose score rises with confident target predictions, whatever their accuracy:
 they mislead between runs whose losses push confidence differently (MCC's class confusion, a
 target-entropy term)."""
