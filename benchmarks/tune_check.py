@@ -24,7 +24,8 @@ import torch
 from common import mean_std, write_results  # benchmarks/ is on sys.path when run as a script
 
 from unshift.runs.run import run
-from unshift.runs.tune import parse_space, tune
+from unshift.runs.search_space import parse_space
+from unshift.runs.tune import tune
 from unshift.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]

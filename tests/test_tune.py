@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from unshift.core.errors import ConfigError, RunDirError
-from unshift.runs.tune import BEST, TUNE_JSON, TUNE_MD, grid, parse_space, tune
+from unshift.runs.search_space import grid, parse_candidates, parse_space
+from unshift.runs.tune import BEST, TUNE_JSON, TUNE_MD, tune
 from unshift.training.config import load_config
 
 from .conftest import scaled, wait_for
@@ -47,6 +48,55 @@ def test_space_values_are_read_as_yaml():
 def test_bad_spaces_are_refused(items, says):
     with pytest.raises(ConfigError, match=says):
         parse_space(items)
+
+
+def test_candidates_are_yaml_mappings_tried_as_they_are(tmp_path):
+    items = ["{optim.lr: 0.01}", "{optim.lr: 0.003, method.schedule.hi: 0.1}"]
+    candidates = parse_candidates(items)
+    assert candidates == [{"optim.lr": 0.01}, {"optim.lr": 0.003, "method.schedule.hi": 0.1}]
+    for bad, says in [
+        (["optim.lr=0.1"], "expected a mapping"),
+        (["{a: [1}"], "cannot read"),
+        (["{a: 1}", "{a: 1}"], "listed twice"),
+    ]:
+        with pytest.raises(ConfigError, match=says):
+            parse_candidates(bad)
+    out = tmp_path / "candidates"
+    result = tune("moons/dann", candidates, out, overrides=SHORT)
+    assert [t.settings for t in result.trials] == candidates
+    second = load_config(out / "trial-001" / "config.yaml")
+    assert second.optim.lr == 0.003 and second.method.schedule["hi"] == 0.1
+    first = load_config(out / "trial-000" / "config.yaml")
+    assert first.method.schedule["hi"] == load_config("moons/dann").method.schedule["hi"]
+    rows = (out / TUNE_MD).read_text().splitlines()
+    assert any(r.startswith("| 0 | 0.01 | – |") for r in rows), "a key a candidate leaves as is"
+    assert load_config(out / BEST).optim.lr == result.chosen.settings["optim.lr"]
+    with pytest.raises(ConfigError, match="candidates are all tried"):
+        tune("moons/dann", candidates, tmp_path / "tpe", trials=1)
+
+
+def test_the_command_takes_space_or_candidates_not_both(tmp_path, capsys):
+    from unshift.cli import main
+
+    out = tmp_path / "cli"
+    assert (
+        main(
+            [
+                "tune",
+                "moons/dann",
+                "--out",
+                str(out),
+                "--candidate",
+                "{optim.lr: 0.01}",
+                *(f"--set={s}" for s in SHORT),
+            ]
+        )
+        == 0
+    )
+    assert "chosen: trial 0" in capsys.readouterr().out
+    for extra in ([], ["--space", "optim.lr=0.1", "--candidate", "{optim.lr: 0.1}"]):
+        assert main(["tune", "moons/dann", "--out", str(tmp_path / "x"), *extra]) != 0
+        assert "one kind" in capsys.readouterr().err
 
 
 def test_grid_search_writes_every_trial_and_the_chosen_config(tmp_path):
@@ -113,8 +163,18 @@ def test_refusals(tmp_path):
 def test_a_killed_search_resumes_without_rerunning_finished_trials(tmp_path):
     out = tmp_path / "killed"
     sets = ["trainer.steps=100", "trainer.progress_bar=false", "trainer.checkpoint_every=20"]
-    command = [sys.executable, "-m", "unshift", "tune", "moons/dann", "--out", str(out),
-               "--space", "optim.lr=0.01,0.003", *(f"--set={s}" for s in sets)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "unshift",
+        "tune",
+        "moons/dann",
+        "--out",
+        str(out),
+        "--space",
+        "optim.lr=0.01,0.003",
+        *(f"--set={s}" for s in sets),
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     wait_for(out / "trial-001" / "config.yaml", proc)

@@ -131,21 +131,30 @@ def build_parser() -> argparse.ArgumentParser:
         "tune",
         help="search config values without target labels; write the chosen config",
         description="Train one run per setting of the --space keys (the whole grid, or --trials "
-        "of them drawn by Optuna's TPE sampler) under OUT/trial-NNN, score each last iterate by "
-        "a label-free validator, and write OUT/best.yaml (the chosen config), OUT/tune.json and "
-        "OUT/tune.md. No target label is read; target test accuracy is printed beside each "
-        "trial once the choice is on disk, marked as not used. Run the same command again to "
-        "resume a killed search: finished trials are kept.",
+        "of them drawn by Optuna's TPE sampler) or per --candidate under OUT/trial-NNN, score "
+        "each last iterate by a label-free validator, and write OUT/best.yaml (the chosen "
+        "config), OUT/tune.json and OUT/tune.md. No target label is read; target test "
+        "accuracy is printed beside each trial once the choice is on disk, marked as not used. "
+        "Run the same command again to resume a killed search: finished trials are kept.",
     )
     tun.add_argument("config", help="YAML config file, or the name of a packaged config")
     tun.add_argument(
         "--space",
         action="append",
         default=[],
-        required=True,
         metavar="KEY=V1,V2,...",
         help="a dotted config key and the values to try, read as YAML (repeatable), e.g. "
         "--space optim.lr=0.01,0.001 --space model.hidden=[64],[100,100]",
+    )
+    tun.add_argument(
+        "--candidate",
+        dest="candidates",
+        action="append",
+        default=[],
+        metavar="'{KEY: V, ...}'",
+        help="instead of --space: one setting to try, a YAML mapping of dotted keys to values "
+        "(repeatable; each tried as it is, no grid), e.g. --candidate '{optim.lr: 0.01}' "
+        "--candidate '{optim.name: adam, optim.lr: 0.001}'",
     )
     tun.add_argument("--out", required=True, help="folder for the trials and the choice")
     tun.add_argument(

@@ -30,14 +30,21 @@ def select(args: argparse.Namespace) -> int:
 
 
 def tune(args: argparse.Namespace) -> int:
-    from unshift.runs.tune import parse_space
+    from unshift.core.errors import ConfigError
+    from unshift.runs.search_space import parse_candidates, parse_space
     from unshift.runs.tune import tune as run_tune
+
+    if bool(args.space) == bool(args.candidates):
+        raise ConfigError(
+            "tune needs --space KEY=V1,V2,... or --candidate '{KEY: V, ...}' (one kind)"
+        )
+    space = parse_space(args.space) if args.space else parse_candidates(args.candidates)
 
     overrides = [*args.overrides, *([f"seed={args.seed}"] if args.seed is not None else [])]
     try:
         result = run_tune(
             args.config,
-            parse_space(args.space),
+            space,
             args.out,
             overrides=overrides,
             plugins=[*environment_plugins(), *args.plugins],

@@ -8,15 +8,15 @@ trial's settings, score and state) and ``tune.md``. Target test accuracy, where 
 labels, is recorded for the reader beside each trial and shown only once the choice is on disk.
 
 The search is the whole grid, or, with ``trials`` smaller than the grid, that many trials drawn by
-Optuna's TPE sampler (the ``[tune]`` extra). ``tune.json`` is rewritten after every trial, so a
-killed search run again with the same command keeps its finished trials (a trial killed midway
-continues from its last checkpoint); a trial that fails (a NaN loss, a bad value) is recorded as
-failed and the search goes on.
+Optuna's TPE sampler (the ``[tune]`` extra); or each of a list of settings (candidates,
+:mod:`unshift.runs.search_space`). ``tune.json`` is rewritten after every trial, so a killed
+search run again with the same command keeps its finished trials (a trial killed midway continues
+from its last checkpoint); a trial that fails (a NaN loss, a bad value) is recorded as failed and
+the search goes on.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from collections.abc import Callable
@@ -24,49 +24,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from unshift.core.errors import ConfigError, RunDirError, TrainingDiverged, UnshiftError
 from unshift.core.files import RunDir, atomic_write, write_json
+from unshift.runs.search_space import grid
 from unshift.training.config import RunConfig, load_config, resolve_paths, to_dict, to_yaml
-from unshift.training.yaml_keys import load_yaml
 
 TUNE_JSON = "tune.json"
 TUNE_MD = "tune.md"
 BEST = "best.yaml"
 DONE, FAILED = "done", "failed"
-
-
-def parse_space(items: list[str]) -> dict[str, list[Any]]:
-    """``["optim.lr=0.01,0.001", "model.hidden=[64],[100,100]"]`` → ``{"optim.lr": [0.01, 0.001],
-    "model.hidden": [[64], [100, 100]]}``: each ``KEY=V1,V2,...`` read as a YAML flow sequence."""
-    space: dict[str, list[Any]] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key or not text.strip():
-            raise ConfigError(
-                f"--space {item!r}: expected KEY=V1,V2,... (e.g. optim.lr=0.01,0.001)"
-            )
-        try:
-            values = load_yaml(f"[{text}]")
-        except yaml.YAMLError as err:
-            raise ConfigError(f"--space {item!r}: cannot read its values ({err})") from None
-        distinct = {json.dumps(v, sort_keys=True) for v in values}
-        if len(distinct) != len(values):
-            raise ConfigError(f"--space {item!r}: a value is listed twice")
-        if key in space:
-            raise ConfigError(f"--space names {key!r} twice; list all its values in one")
-        space[key] = values
-    if not space:
-        raise ConfigError("tune needs at least one --space KEY=V1,V2,...")
-    return space
-
-
-def grid(space: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """Every combination of ``space``'s values, the last key varying fastest."""
-    keys = list(space)
-    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*space.values())]
 
 
 def _overrides(settings: dict[str, Any]) -> list[str]:
@@ -104,7 +70,7 @@ class Search:
     """What defines a search; a ``tune.json`` written by another one is not resumed."""
 
     config: str
-    space: dict[str, list[Any]]
+    space: dict[str, list[Any]] | list[dict[str, Any]]
     validator: str
     base: str
     """The resolved config before the searched keys, as YAML."""
@@ -117,7 +83,7 @@ class Tuner:
     def __init__(
         self,
         config: str | Path,
-        space: dict[str, list[Any]],
+        space: dict[str, list[Any]] | list[dict[str, Any]],
         out: str | Path,
         *,
         overrides: list[str] | None = None,
@@ -143,7 +109,10 @@ class Tuner:
                 f"validator {self.validator} reads held-out source data; add "
                 "--set data.source_val_fraction=0.1 (or choose a target-only validator, e.g. bnm)"
             )
-        self.points = grid(space)
+        if isinstance(space, list) and trials is not None:
+            raise ConfigError("--trials draws from a --space grid; candidates are all tried")
+        self.points = grid(space) if isinstance(space, dict) else list(space)
+        self.keys = list(dict.fromkeys(k for point in self.points for k in point))
         for settings in self.points:  # every value is checked before anything trains
             self.trial_config(settings)
         self.trials = None if trials is None or trials >= len(self.points) else trials
@@ -221,6 +190,7 @@ class Tuner:
             def trial(settings: dict[str, Any]) -> Trial:
                 return self._train(len(self.done), settings)
 
+            assert isinstance(self.space, dict)
             tpe_search(self.space, self.done, self.trials, trial, self._save)
         ok = [t for t in self.done if t.status == DONE and t.score is not None]
         if not ok:
@@ -240,12 +210,12 @@ class Tuner:
 
     def markdown(self, chosen: Trial) -> str:
         """``tune.md``: every trial's settings, score and state, the chosen one marked."""
-        keys = list(self.space)
+        keys = self.keys
         lines = [
             f"# unshift tune: {self.config}",
             "",
             f"Validator {self.validator} (higher is better) on each trial's last iterate; "
-            f"{'the whole grid' if self.trials is None else f'{self.trials} TPE trials'} of "
+            f"{'every one' if self.trials is None else f'{self.trials} TPE trials'} of "
             f"{len(self.points)} settings. Chosen: trial {chosen.index} → `{BEST}`. Target "
             "test accuracy is shown for the reader; it chose nothing.",
             "",
@@ -255,7 +225,7 @@ class Tuner:
         for t in self.done:
             score = f"{t.score:.5f}" if t.score is not None else f"failed: {t.error}"
             acc = f"{t.target_acc_not_used:.4f}" if t.target_acc_not_used is not None else "–"
-            values = " | ".join(json.dumps(t.settings[k]) for k in keys)
+            values = " | ".join(json.dumps(t.settings[k]) if k in t.settings else "–" for k in keys)
             mark = "**chosen**" if t is chosen else ""
             lines.append(f"| {t.index} | {values} | {score} | {acc} | {mark} |")
         return "\n".join(lines) + "\n"
@@ -267,7 +237,7 @@ def _describe(settings: dict[str, Any]) -> str:
 
 def tune(
     config: str | Path,
-    space: dict[str, list[Any]],
+    space: dict[str, list[Any]] | list[dict[str, Any]],
     out: str | Path,
     **options: Any,
 ) -> TuneResult:
