@@ -1,12 +1,17 @@
-"""Towards a DANN digit recipe beyond the paper's: candidate recipes trained on seed 100 (a seed
-no accuracy benchmark uses) and scored by every label-free validator.
+"""Towards a DANN digit recipe beyond the paper's: candidate recipes searched by ``unshift tune``
+on seed 100 (a seed no accuracy benchmark uses) and scored by a label-free validator.
 
 Each candidate is ``configs/digits/<task>_<method>.yaml`` with overrides (the network's batch
 norm and dropout, separate source/target passes, the optimiser, the λ ceiling, the length), on
 10 % held-out source data for the validators that need it, bf16 autocast and channels-last
-(``benchmarks/results/step_overhead.md``). The candidate the default validator
-(:data:`unshift.runs.selection.DEFAULT_VALIDATOR`) scores highest among the DANN candidates is the
-one a recipe would take; the target accuracy is shown for the reader and chooses nothing.
+(``benchmarks/results/step_overhead.md``). Per task and method the candidates are one
+``unshift tune`` search (``--candidate``; trials kept under ``benchmarks/.cache/dann_recipe/``, so
+the same command resumes them). The DANN candidate ``--validator`` (default
+:data:`unshift.runs.selection.DEFAULT_VALIDATOR`) scores highest is the one a recipe would take;
+``--also`` scores the same trials by other validators to show where they would differ. The
+choices are written to ``results/<name>_choice.json`` before any target accuracy is read; the
+table shows it for the reader, and it chooses nothing. A candidate added later is a new search
+(another ``--name``): its results file says so by its date.
 
 Run: ``python benchmarks/dann_recipe.py --data-dir ../shared/data [--tasks mnist_usps]`` →
 writes ``benchmarks/results/dann_recipe.{md,json}`` (``dann_recipe_<task>...`` for a subset of
@@ -17,11 +22,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
-from common import write_results  # benchmarks/ is on sys.path when run as a script
+from common import RESULTS_DIR, write_results  # benchmarks/ is on sys.path as a script
 from digits import (
     TASKS,
     add_selection_run_arguments,
@@ -29,12 +33,14 @@ from digits import (
     selection_run_overrides,
 )
 
-from unshift.runs.run import run
-from unshift.runs.selection import DEFAULT_VALIDATOR
-from unshift.runs.validators import VALIDATORS, ValidationData
-from unshift.training.config import load_config
+from unshift.core.files import RunDir
+from unshift.runs.selection import DEFAULT_VALIDATOR, select
+from unshift.runs.tune import tune
+from unshift.runs.validators import VALIDATORS
+from unshift.training.yaml_keys import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "benchmarks/.cache/dann_recipe"
 SEED = 100
 BN = ["model.batch_norm=true", "model.dropout=0.5"]
 ADAM = ["optim.name=adam", "optim.lr=0.001", "optim.lr_schedule=constant"]
@@ -65,17 +71,46 @@ CANDIDATES: dict[str, tuple[str, list[str]]] = {
 }
 
 
-def previous_records(paths: list[Path], tasks: list[str], steps: int) -> list[dict]:
-    """Records of earlier runs of this benchmark (same seed and length) on ``tasks``, so that a
-    run of a few new candidates is chosen among all of them."""
+def as_settings(overrides: list[str]) -> dict:
+    """``["key=value", ...]`` → ``{"key": value}`` (values read as YAML), a tune candidate."""
+    return {k: load_yaml(v) for k, _, v in (o.partition("=") for o in overrides)}
+
+
+def search(task: str, method: str, labels: list[str], common: list[str], args) -> list[dict]:
+    """``unshift tune`` of ``configs/digits/<task>_<method>.yaml`` over the candidates
+    ``labels``, each trial keeping its last iterate as a snapshot; then the trials scored by the
+    ``--also`` validators (:func:`unshift.runs.selection.select`, no training)."""
+    out = CACHE / args.name / f"{task}_{method}"
+    config = ROOT / "configs/digits" / f"{task}_{method}.yaml"
+    candidates = [as_settings(CANDIDATES[label][1]) for label in labels]
+    overrides = [*common, f"trainer.snapshot_every={args.steps}"]
+    result = tune(
+        config,
+        candidates,
+        out,
+        overrides=overrides,
+        validator=args.validator,
+        echo=lambda line: print(f"{task} {method} {line}", flush=True),
+    )
     records = []
-    for path in paths:
-        payload = json.loads(path.read_text())
-        if payload["seed"] != SEED or payload["steps"] != steps:
-            raise SystemExit(f"{path}: seed/steps {payload['seed']}/{payload['steps']} differ")
-        for r in payload["records"]:
-            if r["task"] in tasks:
-                records.append({**r, "from": path.name})
+    for label, trial in zip(labels, result.trials, strict=True):
+        scores = {args.validator: trial.score}
+        for other in args.also:
+            scores[other] = select([trial.run_dir], other).chosen.score
+        final = RunDir(trial.run_dir).read_final()
+        records.append(
+            {
+                "task": task,
+                "candidate": label,
+                "method": method,
+                "overrides": CANDIDATES[label][1],
+                "scores": scores,
+                "source_acc": final["source_acc"],
+                "target_acc": final["target_acc"],
+                "run_dir": trial.run_dir,
+                "wall_s": trial.wall_s,
+            }
+        )
     return records
 
 
@@ -83,72 +118,67 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_selection_run_arguments(parser)
     parser.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=None)
+    parser.add_argument("--validator", default=DEFAULT_VALIDATOR, choices=list(VALIDATORS))
     parser.add_argument(
-        "--previous",
-        nargs="+",
-        type=Path,
+        "--also",
+        nargs="*",
         default=[],
-        help="results JSON of earlier runs whose candidates join the choice (not rerun)",
+        choices=list(VALIDATORS),
+        help="validators that score the same trials (their choice reported)",
     )
     parser.add_argument("--name", help="results file name (default: dann_recipe[_<tasks>])")
     args = parser.parse_args()
     if args.name is None:
         every = args.tasks == list(TASKS)
         args.name = "dann_recipe" if every else "dann_recipe_" + "_".join(args.tasks)
+    args.also = [v for v in args.also if v != args.validator]
     torch.set_num_threads(min(2, torch.get_num_threads()))
     mnist_m = ensure_mnist_m(args.data_dir.resolve(), args.mnist_m_dir.resolve())
     common = selection_run_overrides(args.data_dir, mnist_m, SEED, args.steps)
-    earlier = previous_records(args.previous, args.tasks, args.steps)
     labels = args.candidates or list(CANDIDATES)
-    records, rows = [], []
+    records = []
     for task in args.tasks:
-        data, scored = None, [r for r in earlier if r["task"] == task]
-        for label in labels:
-            method, overrides = CANDIDATES[label]
-            start = time.perf_counter()
-            path = ROOT / "configs/digits" / f"{task}_{method}.yaml"
-            result = run(load_config(path, [*common, *overrides]), data=data)
-            data = result.data
-            validation = ValidationData.from_task(data)
-            scores = {n: f(result.method, validation) for n, f in VALIDATORS.items()}
-            record = {
-                "task": task,
-                "candidate": label,
-                "overrides": overrides,
-                "scores": scores,
-                "source_acc": result.final["source_acc"],
-                "target_acc": result.final["target_acc"],
-                "train_s": result.final["wall_s"],
-                "wall_s": time.perf_counter() - start,
-            }
-            print(record, flush=True)
-            records.append(record)
-            scored.append(record)
-        dann = [r for r in scored if r["candidate"].startswith("DANN")]
-        best = max(dann, key=lambda r: r["scores"][DEFAULT_VALIDATOR])
-        for r in scored:
-            s = r["scores"]
-            label = r["candidate"] + (f" (from {r['from']})" if "from" in r else "")
-            rows.append(
-                f"| {TASKS[task]} | {label} | {s[DEFAULT_VALIDATOR]:.4f} "
-                f"| {s['source_val_acc']:.4f} | {s['dev']:.4f} | {r['target_acc']:.4f} "
-                f"| {'**taken**' if r is best else ''} |"
-            )
+        for method in ("source_only", "dann"):
+            mine = [label for label in labels if CANDIDATES[label][0] == method]
+            records += search(task, method, mine, common, args) if mine else []
+    choices = {
+        v: {
+            t: max(
+                (r for r in records if r["task"] == t and r["method"] == "dann"),
+                key=lambda r: r["scores"][v],
+            )["candidate"]
+            for t in args.tasks
+        }
+        for v in [args.validator, *args.also]
+    }
+    choice_file = RESULTS_DIR / f"{args.name}_choice.json"
+    choice_file.write_text(json.dumps({"rule": args.validator, "chosen": choices}, indent=2) + "\n")
+    print(f"choices on disk ({choice_file}): {choices[args.validator]}", flush=True)
+    shown = [args.validator, *args.also]
+    rows = []
+    for r in records:
+        marks = [v for v in shown if choices[v][r["task"]] == r["candidate"]]
+        rows.append(
+            f"| {TASKS[r['task']]} | {r['candidate']} | "
+            + " | ".join(f"{r['scores'][v]:.4f}" for v in shown)
+            + f" | {r['target_acc']:.4f} | {', '.join(marks)} |"
+        )
     table = "\n".join(
         [
-            f"Seed {SEED}, {args.steps} steps of 64 + 64 images, bf16 autocast, channels-last, "
-            "10 % of the source training data held out; last iterate. BN + dropout: "
-            "`model.batch_norm=true model.dropout=0.5`; Adam: lr 1e-3, constant. The DANN "
-            f"candidate with the highest {DEFAULT_VALIDATOR} score is taken; target accuracy is "
-            "shown, not used.",
+            f"`unshift tune` of each task's config over the candidates, seed {SEED}, "
+            f"{args.steps} steps of 64 + 64 images, bf16 autocast, channels-last, 10 % of the "
+            "source training data held out; last iterate. BN + dropout: "
+            "`model.batch_norm=true model.dropout=0.5`; Adam: "
+            f"lr 1e-3, constant. The DANN candidate with the highest {args.validator} score is "
+            "taken (the source-only candidates are twins for comparison); the other validators' "
+            "choices among the same trials are marked. Target accuracy is shown, not used.",
             "",
-            f"| task | candidate | {DEFAULT_VALIDATOR} (chooses) | source val acc | dev "
-            "| target acc (not used) | |",
-            "|---|---|---|---|---|---|---|",
+            f"| task | candidate | {' | '.join(shown)} | target acc (not used) | chosen by |",
+            "|---|---|" + "---|" * len(shown) + "---|---|",
             *rows,
         ]
     )
-    payload = {"records": records, "seed": SEED, "steps": args.steps}
+    payload = {"records": records, "seed": SEED, "steps": args.steps, "choices": choices}
     print(write_results(args.name, payload, table).read_text())
 
 
