@@ -8,14 +8,16 @@ trained on seeds 0, 1 and 2 and scored on the target test labels, for the reader
 
 Run: ``python benchmarks/tune_check.py --config moons/dann --space method.schedule.hi=0.1,0.3,1.0
 --space optim.lr=0.1,0.03 --name tune_moons`` → writes ``benchmarks/results/tune_moons.{md,json}``
-(the search's run directories under ``benchmarks/.cache/tune_moons``).
+(the search's run directories under ``benchmarks/.cache/tune_moons``; the same command resumes
+them). ``--also V ...``: the trial each other validator would choose among the same trials
+(through ``select``; written to ``also.json`` beside the search before any target accuracy is
+read), with its 3-seed mean.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import time
 from multiprocessing import get_context
@@ -26,6 +28,7 @@ from common import mean_std, write_results  # benchmarks/ is on sys.path when ru
 
 from unshift.runs.run import run
 from unshift.runs.search_space import parse_space
+from unshift.runs.selection import select
 from unshift.runs.tune import tune
 from unshift.training.config import load_config
 
@@ -50,23 +53,34 @@ def main() -> None:
     parser.add_argument("--validator", help="default: unshift's default validator")
     parser.add_argument("--name", required=True, help="results file name, e.g. tune_moons")
     parser.add_argument("--workers", type=int, default=2, help="seed runs in parallel")
+    parser.add_argument(
+        "--also",
+        nargs="*",
+        default=[],
+        help="validators whose choice among the same trials is reported too (through select)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))
     space = parse_space(args.space)
     out = ROOT / "benchmarks/.cache" / args.name
-    shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     base = [*args.overrides, *QUIET]
+    steps = load_config(args.config, base).trainer.steps
     search = tune(
         args.config,
         space,
         out,
-        overrides=[*base, f"seed={SEARCH_SEED}"],
+        overrides=[*base, f"seed={SEARCH_SEED}", f"trainer.snapshot_every={steps}"],
         validator=args.validator,
         echo=lambda line: print(line, flush=True),
     )
     assert search.chosen is not None
-    print(f"chosen on disk ({search.best}): trial {search.chosen.index}", flush=True)
+    trial_dirs = [t.run_dir for t in search.trials]
+    others = {v: select(trial_dirs, v).chosen.run for v in args.also if v != search.validator}
+    index = {t.run_dir: t.index for t in search.trials}
+    also = {v: index[run] for v, run in others.items()}
+    (out / "also.json").write_text(json.dumps(also, indent=2) + "\n")
+    print(f"chosen on disk ({search.best}, {out / 'also.json'}): trial {search.chosen.index}")
     search_s = time.perf_counter() - start
     jobs = [
         (
@@ -107,6 +121,12 @@ def main() -> None:
             f"Goal: the chosen config within {GOAL} of the best candidate's 3-seed mean: "
             f"{'met' if gap <= GOAL else 'missed'} (best {best:.3f}, chosen "
             f"{statistics.mean(chosen['seed_accs']):.3f}, gap {gap:.3f}).",
+            *(
+                f"- {v} would choose trial {i}: 3-seed mean "
+                f"{statistics.mean(records[i]['seed_accs']):.3f}, gap "
+                f"{best - statistics.mean(records[i]['seed_accs']):.3f}."
+                for v, i in also.items()
+            ),
         ]
     )
     total = time.perf_counter() - start
@@ -114,7 +134,8 @@ def main() -> None:
         f"Search {search_s:.0f} s ({torch.get_num_threads()} threads), whole benchmark "
         f"{total:.0f} s wall (seed runs {args.workers} at a time, one thread each)."
     )
-    payload = {"records": records, "chosen": search.chosen.index, "gap": gap, "total_s": total}
+    payload = {"records": records, "chosen": search.chosen.index, "gap": gap, "also": also}
+    payload["total_s"] = total
     print(write_results(args.name, payload, table, notes).read_text())
 
 
