@@ -175,6 +175,35 @@ def cross_method(records: list[dict], names: list[str]) -> tuple[list[str], dict
     return lines, stats
 
 
+def recheck(by_task: dict[str, list[dict]], chosen: str, labels: dict[str, str]) -> list[str]:
+    """Per task, the config's setting against its one changed setting (full length, last
+    iterates): which BNM prefers (it chose most of these settings) and which ``chosen`` does."""
+    lines = [
+        f"| task | config's setting → changed | bnm prefers | {chosen} prefers "
+        "| judge acc: config's / changed |",
+        "|---|---|---|---|---|",
+    ]
+    for task, own in by_task.items():
+        other = next((v for v in dict.fromkeys(r["variant"] for r in own) if is_setting(v)), None)
+        if other is None:
+            continue
+        a, b = last(own, "default"), last(own, other)
+        prefer = {
+            n: "config's" if _finite(a["scores"][n]) >= _finite(b["scores"][n]) else "changed"
+            for n in ("bnm", chosen)
+        }
+        lines.append(
+            f"| {labels[task]} | → {other} | {prefer['bnm']} | {prefer[chosen]} "
+            f"| {a['judge_acc']:.3f} / {b['judge_acc']:.3f} |"
+        )
+    return lines
+
+
+def is_setting(variant: str) -> bool:
+    """Whether ``variant`` changes one setting of the config at full length."""
+    return variant in TOGGLES or variant.startswith(("weight ", "num_k "))
+
+
 def render(records: list[dict], jobs: list) -> tuple[str, dict]:
     names = [n for n in VALIDATORS if all(n in r["scores"] for r in records)]
     pool = {j.name: j for j in jobs if j.in_pool}
@@ -253,6 +282,10 @@ def render(records: list[dict], jobs: list) -> tuple[str, dict]:
             "### Ranking different methods (default configs' last iterates, judge accuracy)",
             "",
             *cross_lines,
+            "",
+            "### The settings chosen so far, re-checked (seed 100, last iterates)",
+            "",
+            *recheck(by_task, chosen, {t: j.label for t, j in pool.items()}),
         ]
     )
     payload = {
