@@ -141,7 +141,9 @@ def cross_method(records: list[dict], names: list[str]) -> tuple[list[str], dict
     families = {}
     for r in records:
         families.setdefault(r["family"], {}).setdefault(r["method"], []).append(r)
-    families = {f: m for f, m in families.items() if len(m) > 2}
+    families = {f: m for f, m in families.items() if len(m) > 2 and "source_only" in m}
+    if not families:
+        return ["No task has runs of several methods and a source-only run."], {}
     lines = []
     for family, methods in families.items():
         lasts = {m: last(rs, "default") for m, rs in methods.items()}
@@ -178,22 +180,24 @@ def cross_method(records: list[dict], names: list[str]) -> tuple[list[str], dict
 def recheck(by_task: dict[str, list[dict]], chosen: str, labels: dict[str, str]) -> list[str]:
     """Per task, the config's setting against its one changed setting (full length, last
     iterates): which BNM prefers (it chose most of these settings) and which ``chosen`` does."""
+    judges = list(dict.fromkeys(("bnm", chosen)))
     lines = [
-        f"| task | config's setting → changed | bnm prefers | {chosen} prefers "
-        "| judge acc: config's / changed |",
-        "|---|---|---|---|---|",
+        "| task | config's setting → changed | "
+        + " | ".join(f"{n} prefers" for n in judges)
+        + " | judge acc: config's / changed |",
+        "|---|---|" + "---|" * len(judges) + "---|",
     ]
     for task, own in by_task.items():
         other = next((v for v in dict.fromkeys(r["variant"] for r in own) if is_setting(v)), None)
         if other is None:
             continue
         a, b = last(own, "default"), last(own, other)
-        prefer = {
-            n: "config's" if _finite(a["scores"][n]) >= _finite(b["scores"][n]) else "changed"
-            for n in ("bnm", chosen)
-        }
+        prefer = [
+            "config's" if _finite(a["scores"][n]) >= _finite(b["scores"][n]) else "changed"
+            for n in judges
+        ]
         lines.append(
-            f"| {labels[task]} | → {other} | {prefer['bnm']} | {prefer[chosen]} "
+            f"| {labels[task]} | → {other} | {' | '.join(prefer)} "
             f"| {a['judge_acc']:.3f} / {b['judge_acc']:.3f} |"
         )
     return lines
