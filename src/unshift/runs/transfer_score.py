@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from unshift.core.errors import DataError
 from unshift.methods.base import Method
-from unshift.runs.validation_data import ValidationData, outputs, row_entropy
+from unshift.runs.validation_data import ValidationData, information, outputs
 
 HOPKINS_FRACTION = 0.05
 """Share of the target rows sampled for the Hopkins statistic (the paper's 5 %)."""
@@ -58,5 +58,5 @@ def transfer_score(method: Method, data: ValidationData) -> float:
     sample = torch.randperm(len(f), generator=gen)[:m]
     lo, hi = f.min(0).values, f.max(0).values
     probes = lo + (hi - lo) * torch.rand(m, f.shape[1], generator=gen)
-    im = float(row_entropy(p.mean(0)) - row_entropy(p).mean()) / math.log(p.shape[1])
+    im = information(p) / math.log(p.shape[1])
     return hopkins(f, probes, sample) + im - uniformity(classifier_weight(method))

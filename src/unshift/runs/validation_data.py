@@ -92,3 +92,9 @@ def outputs_and_rows(method: Method, domain: AnyDomain) -> tuple[Tensor, Tensor,
 def row_entropy(p: Tensor) -> Tensor:
     """Row-wise entropy ``-Σ p log p`` in nats."""
     return -(p * p.clamp_min(1e-12).log()).sum(-1)
+
+
+def information(p: Tensor) -> float:
+    """Information maximisation of class probabilities ``p`` ``(N, C)``: ``H(mean_i p_i) -
+    mean_i H(p_i)`` in nats (high for confident, class-balanced predictions)."""
+    return float(row_entropy(p.mean(0)) - row_entropy(p).mean())

@@ -28,6 +28,7 @@ from unshift.runs.mixval import mixval, mixval_inter, mixval_intra
 from unshift.runs.transfer_score import transfer_score
 from unshift.runs.validation_data import (
     ValidationData,
+    information,
     logits_and_rows,
     outputs,
     outputs_and_rows,
@@ -54,7 +55,7 @@ def information_maximization(method: Method, data: ValidationData) -> float:
     """IM: ``H(mean_i p_i) - mean_i H(p_i)`` over target predictions (reads: target inputs):
     confident *and* class-balanced predictions score high (Shi & Sha 2012; Musgrave 2021)."""
     _, p = outputs(method, data.subset(data.target))
-    return float(row_entropy(p.mean(0)) - row_entropy(p).mean())
+    return information(p)
 
 
 IM_WEIGHT = 0.05
@@ -68,7 +69,7 @@ def source_val_accuracy_im(method: Method, data: ValidationData) -> float:
     inputs). A combination suggested by Musgrave et al. 2022's finding that source accuracy
     alone is a strong baseline."""
     _, p = outputs(method, data.subset(data.target))
-    im = float(row_entropy(p.mean(0)) - row_entropy(p).mean())
+    im = information(p)
     return source_val_accuracy(method, data) + IM_WEIGHT * im / math.log(p.shape[1])
 
 
