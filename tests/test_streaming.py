@@ -3,6 +3,7 @@ same batches as in memory, reproducible augmentation with any number of workers,
 kill -9, and Python datasets as tasks."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from unshift.core.errors import DataError
 from unshift.data import Domain, PairedBatches, StreamedDomain, TaskData, from_datasets
 from unshift.data.image_files import ImageFiles, scan_split, transforms
 from unshift.data.sampling import LoaderStream
-from unshift.data.streamed import batch_tensor
+from unshift.data.streamed import READER_NICENESS, batch_tensor
 from unshift.eval.metrics import evaluate
 
 from .test_trainer import kill_9_resume_and_compare
@@ -117,13 +118,30 @@ def test_a_streamed_domain_gives_the_batches_of_the_same_images_in_memory(folder
     assert torch.equal(torch.cat([x for x, _ in streamed.iter_batches(7)]), memory.x.float() / 255)
 
 
-def test_pixels_bound_for_an_accelerator_travel_as_bytes_and_arrive_as_the_same_floats(folders):
-    streamed, _ = streamed_and_in_memory(folders[0], 2)
+def test_pixels_travel_from_readers_as_bytes_and_arrive_as_the_same_floats(folders):
+    streamed, memory = streamed_and_in_memory(folders[0], 2)
     keys = [[(k, k, None) for k in range(6)]]
-    [(as_bytes, *_)] = streamed._loader(keys, train=False, device=torch.device("cuda"))
-    [(as_floats, *_)] = streamed._loader(keys, train=False, device=torch.device("cpu"))
-    assert as_bytes.dtype == np.uint8 and as_floats.dtype == np.float32
-    assert torch.equal(batch_tensor(as_bytes), batch_tensor(as_floats))
+    [(as_bytes, *_)] = streamed._loader(keys, train=False)
+    assert as_bytes.dtype == np.uint8
+    assert torch.equal(batch_tensor(as_bytes), memory.x[:6].float() / 255)
+
+
+class Niceness(torch.utils.data.Dataset):
+    """Item i: the niceness of the process that reads it."""
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return torch.tensor([float(os.nice(0))])
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="no process priorities here")
+def test_reader_processes_run_at_lower_priority_than_training():
+    domain = StreamedDomain(Niceness(), None, (1,), num_workers=1)
+    [(x, _)] = list(domain.iter_batches(4))
+    expected = min(19, os.nice(0) + READER_NICENESS)
+    assert x.flatten().tolist() == [expected] * 4 and os.nice(0) < expected
 
 
 def test_augmentation_is_the_same_with_any_number_of_workers_and_after_a_restart(folders):

@@ -148,7 +148,7 @@ class LoaderStream:
         for an unlabelled domain); unreadable samples are left out of it."""
         if self._batches is None or self._next != b:
             self.close()
-            loader = self.domain._loader(_BatchKeys(self, b), train=True, device=self.device)
+            loader = self.domain._loader(_BatchKeys(self, b), train=True)
             self._batches = iter(loader)
         self._next = b + 1
         x, y, _, skipped = next(self._batches)
