@@ -9,8 +9,10 @@
 - speed: DANN steps/s on MNIST → USPS from PNG folders (``unshift data export-folders``) with
   2 workers against the same task in memory, same network (the DANN paper's MNIST network, 28×28
   grey) and settings, interleaved over ``--rounds`` rounds. Goal: streaming ≥ 0.7× in memory.
-- decoding: 224×224 JPEGs decoded (and converted to tensors) per second by one process, i.e.
-  per worker.
+  A third row streams with readers that return one fixed image instead of reading files: the
+  cost of the reader processes and their pipes alone, to tell it from the cost of decoding.
+- decoding: 224×224 JPEGs and the digit PNGs decoded (and converted to tensors) per second by
+  one process, i.e. per worker.
 
 Writes ``benchmarks/results/streaming.{md,json}``. Run::
 
@@ -29,6 +31,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 from common import write_results  # benchmarks/ is on sys.path when run as a script
@@ -112,7 +115,10 @@ def memory_run(folder: Path, test: Path, work: Path) -> dict:
 
 def speed(data_dir: Path, work: Path, rounds: int, steps: int) -> list[dict]:
     """DANN steps/s on MNIST → USPS in memory and streamed from PNG folders, interleaved."""
+    import torch
+
     from unshift.data.export import export_folders
+    from unshift.data.image_files import ImageFiles
     from unshift.training.build import build_data, build_method, build_trainer
     from unshift.training.config import load_config
 
@@ -134,30 +140,46 @@ def speed(data_dir: Path, work: Path, rounds: int, steps: int) -> list[dict]:
             "data.num_workers=2", *common,
         ],
     )  # fmt: skip
+    fixed = torch.zeros(1, 28, 28, dtype=torch.uint8)
+    cases = (
+        ("in memory", memory, None),
+        ("streamed, 2 workers", streamed, None),
+        ("streamed, 2 workers reading no files", streamed, lambda self, i: fixed),
+    )
     records = []
     for r in range(rounds):
-        for label, cfg in (("in memory", memory), ("streamed, 2 workers", streamed)):
-            data = build_data(cfg)
-            method = build_method(cfg, data)
-            final = build_trainer(cfg, None).fit(method, data)
+        for label, cfg, read in cases:
+            # readers are forked from this process, so they inherit the replaced method
+            with mock.patch.object(ImageFiles, "__getitem__", read or ImageFiles.__getitem__):
+                data = build_data(cfg)
+                method = build_method(cfg, data)
+                final = build_trainer(cfg, None).fit(method, data)
             records.append({"round": r, "path": label, "steps_per_s": steps / final["wall_s"]})
             print(records[-1], flush=True)
     return records
 
 
 def decode_rate(work: Path, n: int = 400) -> dict:
-    """224×224 JPEGs decoded to tensors per second in one process."""
+    """Images decoded to tensors per second in one process: 224×224 JPEGs, and the MNIST PNGs
+    (28×28 grey) the speed rows read."""
     from unshift.data.image_files import ImageFiles, transforms
 
     folder = generate(work / "jpeg224", n, size=224, suffix=".jpg")
-    files = sorted(folder.glob("c*/*.jpg"))
-    images = ImageFiles(files, 3, transforms(224, None, [], train=False))
-    images[0]
-    start = time.perf_counter()
-    for i in range(len(images)):
-        images[i]
-    seconds = time.perf_counter() - start
-    return {"images": len(files), "images_per_s": len(files) / seconds}
+    rates = {}
+    for label, files, size, channels in (
+        ("jpeg224", sorted(folder.glob("c*/*.jpg")), 224, 3),
+        ("mnist_png", sorted((work / "mnist_folders" / "train").rglob("*.png"))[: 5 * n], 28, 1),
+    ):
+        images = ImageFiles(files, channels, transforms(size, None, [], train=False))
+        images[0]
+        start = time.perf_counter()
+        for i in range(len(images)):
+            images[i]
+        rates[label] = {
+            "images": len(files),
+            "images_per_s": len(files) / (time.perf_counter() - start),
+        }
+    return rates
 
 
 def main() -> None:
@@ -218,13 +240,18 @@ def main() -> None:
             "|---|---|",
             f"| in memory | {median('in memory'):.1f} |",
             f"| streamed from PNG folders, 2 workers | {median('streamed, 2 workers'):.1f} |",
+            "| streamed, 2 workers returning one fixed image (no file read) "
+            f"| {median('streamed, 2 workers reading no files'):.1f} |",
             "",
-            f"Streamed ÷ in memory: **{ratio:.2f}×** (goal ≥ 0.7×).",
+            f"Streamed ÷ in memory: **{ratio:.2f}×** (goal ≥ 0.7×); without reading files "
+            f"{median('streamed, 2 workers reading no files') / median('in memory'):.2f}×.",
             "",
-            "## Decoding",
+            "## Decoding (Pillow, one process, i.e. per worker)",
             "",
-            f"224×224 JPEGs (quality 90): {decoding['images_per_s']:.0f} images/s per worker "
-            f"({decoding['images']} images, Pillow, one process).",
+            f"224×224 JPEGs (quality 90): {decoding['jpeg224']['images_per_s']:.0f} images/s "
+            f"({decoding['jpeg224']['images']} images); the 28×28 MNIST PNGs of the speed rows: "
+            f"{decoding['mnist_png']['images_per_s']:.0f} images/s, i.e. "
+            f"{128e3 / decoding['mnist_png']['images_per_s']:.1f} ms of CPU per step of 64 + 64.",
         ]
     )
     write_results(
