@@ -11,7 +11,7 @@ from unshift.core.errors import DataError
 from unshift.data.domains import Domain
 from unshift.methods.base import Method
 from unshift.runs.mixval import mix_agreement
-from unshift.runs.transfer_score import hopkins, transfer_score, uniformity
+from unshift.runs.transfer_score import classifier_weight, hopkins, transfer_score, uniformity
 from unshift.runs.validation_data import row_entropy
 from unshift.runs.validators import (
     VALIDATORS,
@@ -269,3 +269,9 @@ def test_transfer_score_is_its_three_terms_and_rewards_clusters():
     assert transfer_score(even, clustered) - transfer_score(uneven, clustered) > 1.0
     with pytest.raises(DataError, match="linear"):
         transfer_score(Fixed(), clustered)
+
+
+def test_transfer_score_reads_the_networks_last_linear_layer_when_the_head_has_none():
+    whole = Fixed()
+    whole.feature_extractor = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2))
+    assert classifier_weight(whole) is whole.feature_extractor[2].weight

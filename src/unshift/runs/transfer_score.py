@@ -39,11 +39,14 @@ def uniformity(weight: Tensor) -> float:
 
 
 def classifier_weight(method: Method) -> Tensor:
-    """The weight ``(C, F)`` of the last linear layer of ``method``'s label head."""
-    linear = [m for m in method.label_head.modules() if isinstance(m, nn.Linear)]
-    if not linear:
-        raise DataError("Transfer Score reads the label head's last linear layer; it has none")
-    return linear[-1].weight
+    """The weight ``(C, F)`` of the last linear layer of ``method``'s label head, or of its
+    whole network where the head has none (ADDA adapting at the logits: the network is its
+    encoder, the head an identity)."""
+    for part in (method.label_head, method):
+        linear = [m for m in part.modules() if isinstance(m, nn.Linear)]
+        if linear:
+            return linear[-1].weight
+    raise DataError("Transfer Score reads the network's last linear layer; it has none")
 
 
 def transfer_score(method: Method, data: ValidationData) -> float:
