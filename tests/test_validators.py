@@ -274,4 +274,5 @@ def test_transfer_score_is_its_three_terms_and_rewards_clusters():
 def test_transfer_score_reads_the_networks_last_linear_layer_when_the_head_has_none():
     whole = Fixed()
     whole.feature_extractor = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2))
+    whole.discriminator = nn.Linear(2, 1)  # not the classifier, though registered after it
     assert classifier_weight(whole) is whole.feature_extractor[2].weight

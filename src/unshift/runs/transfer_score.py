@@ -42,7 +42,7 @@ def classifier_weight(method: Method) -> Tensor:
     """The weight ``(C, F)`` of the last linear layer of ``method``'s label head, or of its
     whole network where the head has none (ADDA adapting at the logits: the network is its
     encoder, the head an identity)."""
-    for part in (method.label_head, method):
+    for part in (method.label_head, method.feature_extractor):
         linear = [m for m in part.modules() if isinstance(m, nn.Linear)]
         if linear:
             return linear[-1].weight
