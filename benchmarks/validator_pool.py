@@ -331,14 +331,24 @@ def main() -> None:
     records = [r for j in jobs for r in json.loads((CACHE / f"{key(j)}.json").read_text())]
     table, payload = render(records, jobs)
     notes = (
-        f"This invocation {wall:.0f} s wall ({args.workers} tasks in parallel, one torch thread "
-        f"each; tasks already in the cache were not rerun). Training "
+        "The records are filled by runs of `python validator_pool.py --data-dir DATA` that "
+        "resume from the cache (`benchmarks/.cache/validator_pool/`); `--rescore` scores cached "
+        "snapshots by validators added since, and renders. The command above is the invocation "
+        f"that rendered; it took {wall:.0f} s wall ({args.workers} tasks in parallel, one torch "
+        "thread each). In all: training "
         f"{sum({(r['task'], r['variant']): r['train_s'] for r in records}.values()):.0f} s, "
-        f"scoring {sum(sum(r['score_s'].values()) for r in records):.0f} s in all."
+        f"scoring {sum(sum(r['score_s'].values()) for r in records):.0f} s, from "
+        f"{first_record_date()} to this render."
     )
     print(
         write_results("validator_pool", {**payload, "records": records}, table, notes).read_text()
     )
+
+
+def first_record_date() -> str:
+    """When the first run of the pool finished (UTC), from the cached run directories."""
+    oldest = min(p.stat().st_mtime for p in CACHE.glob("*/*/final.json"))
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(oldest))
 
 
 def cost(job: Job) -> float:
