@@ -188,7 +188,7 @@ def test_the_config_sections_are_the_runtime_specs():
     assert isinstance(cfg.optim, OptimizerSpec) and isinstance(cfg.trainer, TrainerSpec)
     trainer = build_trainer(cfg, None)
     assert trainer.spec.pinned_warning_steps == 7
-    assert trainer.lr_schedule(1.0) == pytest.approx(0.1 / 4**0.75)
+    assert trainer.lr_schedule(1.0) == pytest.approx(cfg.optim.lr / 4**0.75)
 
 
 @pytest.mark.parametrize(

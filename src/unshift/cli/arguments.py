@@ -120,8 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="runs of one task")
     sel.add_argument(
         "--validator",
-        help="bnm (the default: the best of them in benchmarks/results/validators.md), "
-        "source_val_acc, source_val_acc_im, entropy, im, snd, dev, devn, class_ami, mixval, "
+        help="im (the default: the best of them in benchmarks/results/validator_pool.md), "
+        "source_val_acc, source_val_acc_im, entropy, bnm, snd, dev, devn, class_ami, mixval, "
         "mixval_inter, mixval_intra, mano or transfer_score "
         "(source_val_acc, source_val_acc_im, dev and devn need data.source_val_fraction > 0 "
         "in the runs)",
@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tun.add_argument(
         "--validator",
-        help="as for select (default: bnm); the ones reading held-out source data "
+        help="as for select (default: im); the ones reading held-out source data "
         "need --set data.source_val_fraction=0.1",
     )
     tun.add_argument("--seed", type=int, help="the seed of every trial (default: the config's)")

@@ -107,7 +107,7 @@ class Tuner:
         if self.validator in NEEDS_SOURCE_VAL and not fraction:
             raise ConfigError(
                 f"validator {self.validator} reads held-out source data; add "
-                "--set data.source_val_fraction=0.1 (or choose a target-only validator, e.g. bnm)"
+                "--set data.source_val_fraction=0.1 (or choose a target-only validator, e.g. im)"
             )
         if isinstance(space, list) and trials is not None:
             raise ConfigError("--trials draws from a --space grid; candidates are all tried")
