@@ -1,7 +1,7 @@
 """Source-only and DANN on rotated two moons: target accuracy per seed, last iterate.
 
 Uses ``configs/moons/source_only.yaml`` and ``configs/moons/dann.yaml`` unchanged (their
-defaults were chosen on seeds 100-111). Writes ``benchmarks/results/moons.{md,json}``.
+learning rate chosen without target labels, `benchmarks/results/moons_rechoice.md`). Writes ``benchmarks/results/moons.{md,json}``.
 Run: ``python benchmarks/moons.py --seeds 10``.
 """
 
