@@ -1,7 +1,8 @@
 """Source-only and DANN on rotated two moons: target accuracy per seed, last iterate.
 
 Uses ``configs/moons/source_only.yaml`` and ``configs/moons/dann.yaml`` unchanged (their
-learning rate chosen without target labels, `benchmarks/results/moons_rechoice.md`). Writes ``benchmarks/results/moons.{md,json}``.
+learning rate chosen without target labels, ``benchmarks/results/moons_rechoice.md``). Writes
+``benchmarks/results/moons.{md,json}``.
 Run: ``python benchmarks/moons.py --seeds 10``.
 """
 
