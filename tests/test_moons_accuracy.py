@@ -2,11 +2,12 @@
 configs (CDAN's: DANN's with the conditional discriminator; MCD's: DANN's network and
 optimiser with two linear classifiers).
 
-The learning rate (0.3) and length were chosen without target labels on seed 100
-(benchmarks/results/moons_rechoice.md), never on these seeds; target labels pick nothing here
-(last iterate, fixed step count). Measured at lr 0.3 on seeds 0-2: DANN 0.903, CDAN+E 0.882,
-MCD 0.790, MCC 0.872, source-only 0.663 (at the earlier lr 0.1, chosen by target accuracy on
-seeds 100-111: 0.938, 0.914, 0.806, 0.734, 0.676). The "seeds 100-102" figures below are lr 0.1.
+The learning rate (0.3) and length, then the activation (tanh), were chosen without target
+labels on seeds 100-102 (benchmarks/results/moons_rechoice.md, moons_selection_im.md), never on
+these seeds; target labels pick nothing here (last iterate, fixed step count). Measured on seeds
+0-2: DANN 0.921, CDAN+E 0.923, MCD 0.845, MCC 0.771, source-only 0.681 (with the earlier lr
+0.1 and ReLU, chosen by target accuracy and by BNM: 0.938, 0.914, 0.806, 0.734, 0.676). The
+"seeds 100-102" figures below are of that earlier network and rate.
 """
 
 import statistics
