@@ -154,7 +154,7 @@ def locked_by_a_live_process(finished: Path, tmp: Path) -> Path:
     return run
 
 
-def edited(finished: Path, tmp: Path, old: str = "lr: 0.1", new: str = "lr: 0.2") -> Path:
+def edited(finished: Path, tmp: Path, old: str = "lr: 0.3", new: str = "lr: 0.2") -> Path:
     """An unfinished run whose config.yaml was changed by hand after its last checkpoint."""
     run = unfinished(finished, tmp)
     config = run / "config.yaml"
@@ -167,12 +167,12 @@ def edited(finished: Path, tmp: Path, old: str = "lr: 0.1", new: str = "lr: 0.2"
 CASES = {
     "resume a run whose config.yaml was edited": (
         lambda f, t: ["train", "--resume", str(edited(f, t))],
-        "the config differs from the one the checkpoint was trained with: optim.lr 0.1 -> 0.2. "
+        "the config differs from the one the checkpoint was trained with: optim.lr 0.3 -> 0.2. "
         "Restore it, or resume with --allow-changed optim.lr",
     ),
     "resume allowing another key than the one changed": (
         lambda f, t: ["train", "--resume", str(edited(f, t)), "--allow-changed", "trainer"],
-        "optim.lr 0.1 -> 0.2",
+        "optim.lr 0.3 -> 0.2",
     ),
     "--allow-changed without --resume": (
         lambda f, t: ["train", DANN, "--allow-changed", "optim.lr"],
@@ -628,7 +628,7 @@ def test_a_resume_that_allows_the_changed_key_continues_and_records_the_change(
     assert main(["train", "--resume", str(run), "--allow-changed", "optim.lr"]) == 0
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     changes = [r for r in records if "config_changed" in r]
-    assert changes == [{"step": 40, "config_changed": {"optim.lr": [0.1, 0.2]}}]
+    assert changes == [{"step": 40, "config_changed": {"optim.lr": [0.3, 0.2]}}]
     assert (run / "final.json").exists()
 
 

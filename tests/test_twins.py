@@ -97,11 +97,11 @@ def test_a_config_comment_claims_only_what_the_config_sets(path):
 
 def test_the_claims_check_catches_a_comment_the_config_contradicts(tmp_path):
     text = (CONFIGS / "moons" / "dann.yaml").read_text()
-    assert "ReLU features" in text
-    other = tmp_path / "tanh.yaml"
-    other.write_text(text.replace("activation: relu", "activation: tanh"))
+    assert "tanh features" in text
+    other = tmp_path / "relu.yaml"
+    other.write_text(text.replace("activation: tanh", "activation: relu"))
     wrong = wrong_claims(other.read_text(), load_config(other))
-    assert wrong == ["comments name relu features, model.activation is tanh"]
+    assert wrong == ["comments name tanh features, model.activation is relu"]
     plus = (CONFIGS / "digits" / "mnist_usps_dann_plus.yaml").read_text()
     shorter = tmp_path / "shorter.yaml"
     shorter.write_text(plus.replace("steps: 6000", "steps: 2000"))
