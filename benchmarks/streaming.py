@@ -150,7 +150,8 @@ def speed(data_dir: Path, work: Path, rounds: int, steps: int) -> list[dict]:
     for r in range(rounds):
         for label, cfg, read in cases:
             # readers are forked from this process, so they inherit the replaced method
-            with mock.patch.object(ImageFiles, "__getitem__", read or ImageFiles.__getitem__):
+            patched = mock.patch.object(ImageFiles, "__getitem__", read) if read else None
+            with patched or contextlib.nullcontext():
                 data = build_data(cfg)
                 method = build_method(cfg, data)
                 final = build_trainer(cfg, None).fit(method, data)
