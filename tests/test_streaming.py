@@ -16,7 +16,7 @@ from unshift.core.errors import DataError
 from unshift.data import Domain, PairedBatches, StreamedDomain, TaskData, from_datasets
 from unshift.data.image_files import ImageFiles, scan_split, transforms
 from unshift.data.sampling import LoaderStream
-from unshift.data.streamed import READER_NICENESS, batch_tensor
+from unshift.data.streamed import READER_NICENESS, batch_tensor, collate, read_ahead
 from unshift.eval.metrics import evaluate
 
 from .test_trainer import kill_9_resume_and_compare
@@ -121,7 +121,7 @@ def test_a_streamed_domain_gives_the_batches_of_the_same_images_in_memory(folder
 def test_pixels_travel_from_readers_as_bytes_and_arrive_as_the_same_floats(folders):
     streamed, memory = streamed_and_in_memory(folders[0], 2)
     keys = [[(k, k, None) for k in range(6)]]
-    [(as_bytes, *_)] = streamed._loader(keys, train=False)
+    [(as_bytes, *_)] = read_ahead(streamed.reader(train=False), keys, 2, collate)
     assert as_bytes.dtype == np.uint8
     assert torch.equal(batch_tensor(as_bytes), memory.x[:6].float() / 255)
 
@@ -134,6 +134,30 @@ class Niceness(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> torch.Tensor:
         return torch.tensor([float(os.nice(0))])
+
+
+class ReaderPid(torch.utils.data.Dataset):
+    """Item i: the id of the process that reads it."""
+
+    def __len__(self) -> int:
+        return 16
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return torch.tensor([float(os.getpid())])
+
+
+def test_the_streamed_domains_of_a_task_share_num_workers_reader_processes():
+    source = StreamedDomain(ReaderPid(), torch.zeros(16, dtype=torch.long), (1,), num_workers=2)
+    target = StreamedDomain(ReaderPid(), None, (1,), num_workers=2)
+    stream = PairedBatches([source], [target], 4, seed=0)
+    pids = set()
+    for _ in range(12):
+        [(xs, _)], [xt] = stream.next()
+        assert len(set(xs.flatten().tolist())) == 1, "a step's batch came from several readers"
+        assert xs.flatten().tolist() == xt.flatten().tolist(), "one reader reads the whole step"
+        pids.update(xs.flatten().tolist())
+    stream.close()
+    assert len(pids) == 2 and os.getpid() not in pids
 
 
 @pytest.mark.skipif(not hasattr(os, "nice"), reason="no process priorities here")

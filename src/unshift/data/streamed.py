@@ -24,7 +24,7 @@ import contextlib
 import dataclasses
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +70,7 @@ def sample_tensor(item: Any) -> Tensor:
     return torch.as_tensor(x)
 
 
-class _Reader(Dataset):
+class Reader(Dataset):
     """Item ``(position, i, seed)`` → ``(position, sample, label)`` for row ``i`` of a domain
     (dataset row ``rows[i]``), or ``(position, message, None)`` for an unreadable sample.
     ``seed`` (if not None) seeds torch's CPU generator for the read, so that random transforms
@@ -111,7 +111,7 @@ class _Reader(Dataset):
         return [self[key] for key in keys]
 
 
-def _collate(items: list[tuple[int, Any, Any]]) -> tuple[Any, np.ndarray, np.ndarray, list[str]]:
+def collate(items: list[tuple[int, Any, Any]]) -> tuple[Any, np.ndarray, np.ndarray, list[str]]:
     """Kept samples ``(B, *)``, their labels, their positions in the batch, skipped messages.
     ``uint8`` pixels stay bytes until :func:`batch_tensor` (a quarter of the bytes cross the
     pipe; measured faster also on CPU). Arrays are NumPy where the dtype allows: a NumPy array
@@ -135,6 +135,18 @@ def _yield_cpu(worker_id: int) -> None:
     if hasattr(os, "nice"):
         with contextlib.suppress(OSError):  # not permitted here: stay as we are
             os.nice(READER_NICENESS)
+
+
+def read_ahead(dataset: Dataset, keys: Iterable, num_workers: int, collate_fn: Any) -> DataLoader:
+    """A DataLoader over reader keys: batches of ``keys`` read by ``num_workers`` low-priority
+    processes (0: in this one) and collated by ``collate_fn``."""
+    return DataLoader(
+        dataset,
+        batch_sampler=keys,  # type: ignore[arg-type]
+        collate_fn=collate_fn,
+        num_workers=num_workers,
+        worker_init_fn=_yield_cpu,
+    )
 
 
 def batch_tensor(x: Any, device: torch.device | str = "cpu") -> Tensor:
@@ -205,22 +217,17 @@ class StreamedDomain:
         """This domain without its labels."""
         return dataclasses.replace(self, y=None, skipped=[])
 
-    def _loader(self, keys: Any, train: bool) -> DataLoader:
+    def reader(self, train: bool) -> Reader:
+        """The reader of this domain's rows: training samples (augmented) or evaluation ones."""
         assert self.rows is not None
         dataset = (self.train_dataset or self.dataset) if train else self.dataset
-        return DataLoader(
-            _Reader(dataset, self.rows, self.y),  # type: ignore[arg-type]
-            batch_sampler=keys,
-            collate_fn=_collate,
-            num_workers=self.num_workers,
-            worker_init_fn=_yield_cpu,
-        )
+        return Reader(dataset, self.rows, self.y)  # type: ignore[arg-type]
 
     def take(self, index: Tensor) -> Tensor:
         """Samples ``index`` (rows of this domain) read in this process, without augmentation,
         as a batch ``(M, *sample_shape)``: ``M = len(index)`` but for unreadable samples, which
         are left out with a warning."""
-        reader = _Reader(self.dataset, self.rows, None)  # type: ignore[arg-type]
+        reader = Reader(self.dataset, self.rows, None)  # type: ignore[arg-type]
         read = [reader[(0, i, None)] for i in index.tolist()]
         self._skip([x for _, x, y in read if y is None], "left out")
         kept = [x for _, x, y in read if y is not None]
@@ -236,9 +243,8 @@ class StreamedDomain:
             [(k - i, k, None) for k in range(i, min(i + batch_size, n))]
             for i in range(0, n, batch_size)
         ]
-        for (x, _, positions, skipped), batch_keys in zip(
-            self._loader(keys, train=False), keys, strict=True
-        ):
+        loader = read_ahead(self.reader(train=False), keys, self.num_workers, collate)
+        for (x, _, positions, skipped), batch_keys in zip(loader, keys, strict=True):
             self._skip(skipped, "left out")
             if len(positions):
                 yield batch_tensor(x), torch.from_numpy(positions) + batch_keys[0][1]
