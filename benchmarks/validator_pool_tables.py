@@ -29,6 +29,29 @@ def _finite(v: float) -> float:
     return v if np.isfinite(v) else -np.inf
 
 
+def rank_correlations(scores: np.ndarray, accs: np.ndarray) -> tuple[float | None, float | None]:
+    """Spearman's and the weighted Spearman's ρ of ``scores`` against ``accs``; both None
+    where they are undefined (a validator that scores every snapshot alike ranks nothing)."""
+    if len(np.unique(scores)) < 2 or len(np.unique(accs)) < 2:
+        return None, None
+    return float(spearmanr(scores, accs).statistic), weighted_spearman(scores, accs)
+
+
+def mean_defined(values: list[float | None]) -> float | None:
+    """The mean of the defined values (None if none is)."""
+    defined = [v for v in values if v is not None]
+    return statistics.mean(defined) if defined else None
+
+
+def rho_cell(values: list[float | None]) -> str:
+    """A table cell: the mean of the defined ρ, and how many tasks left it undefined."""
+    mean, missing = mean_defined(values), sum(v is None for v in values)
+    text = "undefined" if mean is None else f"{mean:.2f}"
+    return text + (
+        f" ({missing} undefined: constant scores)" if missing and mean is not None else ""
+    )
+
+
 def task_rows(by_task: dict[str, list[dict]], names: list[str]) -> list[dict]:
     rows = []
     for task, own in by_task.items():
@@ -37,6 +60,7 @@ def task_rows(by_task: dict[str, list[dict]], names: list[str]) -> list[dict]:
         for name in names:
             scores = np.array([_finite(r["scores"][name]) for r in own])
             chosen = pick(own, name)
+            rho, weighted_rho = rank_correlations(scores, accs)
             rows.append(
                 {
                     "task": task,
@@ -46,8 +70,8 @@ def task_rows(by_task: dict[str, list[dict]], names: list[str]) -> list[dict]:
                     "pick_confident": chosen["confidence_term"],
                     "oracle_acc": float(accs.max()),
                     "default_last_acc": default,
-                    "spearman": float(spearmanr(scores, accs).statistic),
-                    "weighted_spearman": weighted_spearman(scores, accs),
+                    "spearman": rho,
+                    "weighted_spearman": weighted_rho,
                 }
             )
     return rows
@@ -62,8 +86,10 @@ def summary(rows: list[dict], names: list[str]) -> dict[str, dict]:
             "below_oracle": statistics.mean(r["oracle_acc"] - r["pick_acc"] for r in mine),
             "vs_default": statistics.mean(r["pick_acc"] - r["default_last_acc"] for r in mine),
             "worst_vs_default": min(r["pick_acc"] - r["default_last_acc"] for r in mine),
-            "spearman": statistics.mean(r["spearman"] for r in mine),
-            "weighted_spearman": statistics.mean(r["weighted_spearman"] for r in mine),
+            "spearman": mean_defined([r["spearman"] for r in mine]),
+            "weighted_spearman": mean_defined([r["weighted_spearman"] for r in mine]),
+            "spearman_cell": rho_cell([r["spearman"] for r in mine]),
+            "weighted_spearman_cell": rho_cell([r["weighted_spearman"] for r in mine]),
         }
     return out
 
@@ -165,13 +191,13 @@ def cross_method(records: list[dict], names: list[str]) -> tuple[list[str], dict
             accs = np.array([r["judge_acc"] for r in lasts.values()])
             scores = np.array([_finite(r["scores"][name]) for r in lasts.values()])
             best = max(lasts, key=lambda m: _finite(lasts[m]["scores"][name]))
-            rho.append(float(spearmanr(scores, accs).statistic))
+            rho.append(rank_correlations(scores, accs)[0])
             gap.append(lasts[best]["judge_acc"] - accs.max())
             vs_so.append(lasts[best]["judge_acc"] - lasts["source_only"]["judge_acc"])
             picks.append(best)
         stats[name] = {"spearman": rho, "vs_best": gap, "vs_source_only": vs_so, "picks": picks}
         lines.append(
-            f"| {name} | {statistics.mean(rho):.2f} | {statistics.mean(gap):+.3f} "
+            f"| {name} | {rho_cell(rho)} | {statistics.mean(gap):+.3f} "
             f"| {statistics.mean(vs_so):+.3f} | {', '.join(picks)} |"
         )
     return lines, stats
@@ -226,7 +252,7 @@ def render(records: list[dict], jobs: list) -> tuple[str, dict]:
     for name, v in sorted(s.items(), key=lambda kv: -kv[1]["pick_acc"]):
         label = f"**{name}** (chosen)" if name == chosen else name
         head.append(
-            f"| {label} | {v['spearman']:.2f} | {v['weighted_spearman']:.2f} "
+            f"| {label} | {v['spearman_cell']} | {v['weighted_spearman_cell']} "
             f"| {v['pick_acc']:.3f} | {v['below_oracle']:.3f} | {v['vs_default']:+.3f} "
             f"| {v['worst_vs_default']:+.3f} | {cost[name]:.2f} "
             f"| {'; '.join(misses(v)) or 'none'} |"
