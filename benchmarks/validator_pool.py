@@ -51,7 +51,7 @@ from pathlib import Path
 import torch
 import yaml
 from amazon import pair_overrides  # benchmarks/ is on sys.path as a script
-from common import write_results
+from common import RESULTS_DIR, write_results
 from digits import benchmark_overrides, ensure_mnist_m
 from validator_pool_tables import render
 from validators import AMAZON_PAIRS, DIGITS, PoolTask, Variant, adda_variants, dann_variants
@@ -330,18 +330,24 @@ def main() -> None:
         return
     records = [r for j in jobs for r in json.loads((CACHE / f"{key(j)}.json").read_text())]
     table, payload = render(records, jobs)
+    previous = RESULTS_DIR / "validator_pool.json"
+    # only rendering again: the file keeps the stamp of the invocation that last ran or scored
+    rendering = not pending and not args.rescore and previous.exists()
+    origin = json.loads(previous.read_text())["machine"] if rendering else None
+    took = f"; it took {wall:.0f} s wall ({args.workers} tasks in parallel, one torch thread each)"
     notes = (
         "The records are filled by runs of `python validator_pool.py --data-dir DATA` that "
         "resume from the cache (`benchmarks/.cache/validator_pool/`); `--rescore` scores cached "
-        "snapshots by validators added since, and renders. The command above is the invocation "
-        f"that rendered; it took {wall:.0f} s wall ({args.workers} tasks in parallel, one torch "
-        "thread each). In all: training "
+        "snapshots by validators added since, and renders. The command above is the last "
+        f"invocation that trained or scored{'' if rendering else took}. In all: training "
         f"{sum({(r['task'], r['variant']): r['train_s'] for r in records}.values()):.0f} s, "
         f"scoring {sum(sum(r['score_s'].values()) for r in records):.0f} s, from "
         f"{first_record_date()} to this render."
     )
     print(
-        write_results("validator_pool", {**payload, "records": records}, table, notes).read_text()
+        write_results(
+            "validator_pool", {**payload, "records": records}, table, notes, origin
+        ).read_text()
     )
 
 
