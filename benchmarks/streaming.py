@@ -11,6 +11,8 @@
   grey) and settings, interleaved over ``--rounds`` rounds. Goal: streaming ≥ 0.7× in memory.
   A third row streams with readers that return one fixed image instead of reading files: the
   cost of the reader processes and their pipes alone, to tell it from the cost of decoding.
+  Two more rows train with one torch thread, in memory and streamed: the readers then have a
+  CPU of their own, which tells how much of the gap is the CPUs they share with training.
 - decoding: 224×224 JPEGs and the digit PNGs decoded (and converted to tensors) per second by
   one process, i.e. per worker.
 
@@ -131,20 +133,27 @@ def speed(data_dir: Path, work: Path, rounds: int, steps: int) -> list[dict]:
         folders[name] = out
     common = ["trainer.batch_size=64", f"trainer.steps={steps}", "trainer.accelerator=cpu"]
     common += ["trainer.log_every=0", "trainer.checkpoint_every=0", "trainer.progress_bar=false"]
-    memory = load_config("digits/mnist_usps_dann", [f"data.root={data_dir}", *common])
-    streamed = load_config(
-        Path(__file__).parent / "streaming.yaml",
-        [
-            f"data.source={folders['mnist']}/train", f"data.target={folders['usps']}/train",
-            "data.channels=1", "data.image_size=28",
-            "data.num_workers=2", *common,
-        ],
-    )  # fmt: skip
+
+    def memory(*extra: str):
+        return load_config("digits/mnist_usps_dann", [f"data.root={data_dir}", *common, *extra])
+
+    def streamed(*extra: str):
+        return load_config(
+            Path(__file__).parent / "streaming.yaml",
+            [
+                f"data.source={folders['mnist']}/train", f"data.target={folders['usps']}/train",
+                "data.channels=1", "data.image_size=28",
+                "data.num_workers=2", *common, *extra,
+            ],
+        )  # fmt: skip
+
     fixed = torch.zeros(1, 28, 28, dtype=torch.uint8)
     cases = (
-        ("in memory", memory, None),
-        ("streamed, 2 workers", streamed, None),
-        ("streamed, 2 workers reading no files", streamed, lambda self, i: fixed),
+        ("in memory", memory(), None),
+        ("streamed, 2 workers", streamed(), None),
+        ("streamed, 2 workers reading no files", streamed(), lambda self, i: fixed),
+        ("in memory, 1 training thread", memory("trainer.threads=1"), None),
+        ("streamed, 2 workers, 1 training thread", streamed("trainer.threads=1"), None),
     )
     records = []
     for r in range(rounds):
@@ -217,6 +226,9 @@ def main() -> None:
         return statistics.median(r["steps_per_s"] for r in rates if r["path"] == path)
 
     ratio = median("streamed, 2 workers") / median("in memory")
+    one_thread = median("streamed, 2 workers, 1 training thread") / median(
+        "in memory, 1 training thread"
+    )
     growth = memory[1]["peak_tree_pss_mb"] - memory[0]["peak_tree_pss_mb"]
     table = "\n".join(
         [
@@ -243,9 +255,14 @@ def main() -> None:
             f"| streamed from PNG folders, 2 workers | {median('streamed, 2 workers'):.1f} |",
             "| streamed, 2 workers returning one fixed image (no file read) "
             f"| {median('streamed, 2 workers reading no files'):.1f} |",
+            f"| in memory, 1 training thread | {median('in memory, 1 training thread'):.1f} |",
+            "| streamed from PNG folders, 2 workers, 1 training thread "
+            f"| {median('streamed, 2 workers, 1 training thread'):.1f} |",
             "",
             f"Streamed ÷ in memory: **{ratio:.2f}×** (goal ≥ 0.7×); without reading files "
-            f"{median('streamed, 2 workers reading no files') / median('in memory'):.2f}×.",
+            f"{median('streamed, 2 workers reading no files') / median('in memory'):.2f}×; "
+            "with one training thread, which leaves the readers a CPU of their own, "
+            f"{one_thread:.2f}×.",
             "",
             "## Decoding (Pillow, one process, i.e. per worker)",
             "",
