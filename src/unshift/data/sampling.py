@@ -118,8 +118,8 @@ class ReaderGroup:
     """Training batches of several :class:`LoaderStream` read ahead by one DataLoader: a
     reader process reads step ``b``'s batch of every stream and sends them in one message
     (half the pipe round trips of a loader per stream, and the largest ``num_workers`` of the
-    domains in all rather than per domain). ``batch(b)`` for consecutive ``b`` reads ahead; any other ``b``
-    (a resume) starts the readers anew from there."""
+    domains in all rather than per domain). ``batch(b)`` for consecutive ``b`` reads ahead; any
+    other ``b`` (a resume) starts the readers anew from there."""
 
     def __init__(self, streams: list[LoaderStream]) -> None:
         self.streams = streams
