@@ -229,16 +229,27 @@ CAPTION = (
 
 
 def combine(paths: list[Path]) -> None:
-    """``digits.md``/``.json`` from the records of earlier result files (never one of them)."""
+    """``digits.md``/``.json`` from the records of earlier result files (never one of them); a
+    run of the same task, method and seed in a later file replaces the earlier one."""
     if any(p.resolve() == RESULTS_DIR / "digits.json" for p in paths):
         raise SystemExit("--combine writes digits.json: give it the files of the runs it merges")
     payloads = [json.loads(p.read_text()) for p in paths]
-    records = [r for p in payloads for r in p["records"]]
-    runs = "\n".join(
-        f"- `{p.name}`: `{pl['machine']['command']}` ({pl['machine']['date']}, "
-        f"{len(pl['records'])} runs, {pl.get('total_s', 0):.0f} s)"
-        for p, pl in zip(paths, payloads, strict=True)
-    )
+    # a later file's run of the same task, method and seed replaces an earlier one (a rerun after
+    # a config changed), so that no mean mixes two configs
+    latest: dict[tuple, tuple[dict, str]] = {}
+    for path, pl in zip(paths, payloads, strict=True):
+        for r in pl["records"]:
+            latest[(r["task"], r["method"], r["seed"])] = (r, path.name)
+    records = [r for r, _ in latest.values()]
+    lines = []
+    for path, pl in zip(paths, payloads, strict=True):
+        replaced = len(pl["records"]) - sum(name == path.name for _, name in latest.values())
+        lines.append(
+            f"- `{path.name}`: `{pl['machine']['command']}` ({pl['machine']['date']}, "
+            f"{len(pl['records'])} runs, {pl.get('total_s', 0):.0f} s)"
+            + (f"; {replaced} of its runs replaced by a later file's" if replaced else "")
+        )
+    runs = "\n".join(lines)
     text = "\n".join([CAPTION, "", table(records), "", "Combined from:", "", runs])
     payload = {"records": records, "combined": [p.name for p in paths]}
     print(write_results("digits", payload, text).read_text())
