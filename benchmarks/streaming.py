@@ -172,7 +172,8 @@ def speed(data_dir: Path, work: Path, rounds: int, steps: int) -> list[dict]:
 def decode_rate(work: Path, n: int = 400) -> dict:
     """Images decoded to tensors per second in one process: 224×224 JPEGs, and the MNIST PNGs
     (28×28 grey) the speed rows read."""
-    from unshift.data.image_files import ImageFiles, transforms
+    from unshift.data.image_files import ImageFiles
+    from unshift.data.image_transforms import transforms
 
     folder = generate(work / "jpeg224", n, size=224, suffix=".jpg")
     rates = {}

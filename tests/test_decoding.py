@@ -11,7 +11,8 @@ from PIL import Image
 from torchvision.transforms.v2 import functional as F
 
 from unshift.data.decoding import _decode_direct, decode
-from unshift.data.image_files import ImageFiles, transforms
+from unshift.data.image_files import ImageFiles
+from unshift.data.image_transforms import transforms
 from unshift.data.streamed import UnreadableSample
 
 RNG = np.random.default_rng(0)

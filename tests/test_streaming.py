@@ -14,7 +14,8 @@ from PIL import Image
 from unshift.cli import main
 from unshift.core.errors import DataError
 from unshift.data import Domain, PairedBatches, StreamedDomain, TaskData, from_datasets
-from unshift.data.image_files import ImageFiles, scan_split, transforms
+from unshift.data.image_files import ImageFiles, scan_split
+from unshift.data.image_transforms import transforms
 from unshift.data.sampling import LoaderStream
 from unshift.data.streamed import READER_NICENESS, batch_tensor, collate, read_ahead
 from unshift.eval.metrics import evaluate

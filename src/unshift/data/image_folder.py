@@ -17,13 +17,12 @@ import torch
 from unshift.core.errors import DataError, FieldError
 from unshift.core.registry import DATASETS, PATH, require
 from unshift.data.domains import DatasetConfig, TaskData
-from unshift.data.image_files import (
+from unshift.data.image_files import ImageFiles, scan_split
+from unshift.data.image_transforms import (
     AUGMENTATIONS,
     IMAGENET_MEAN,
     IMAGENET_STD,
     NORMALIZATIONS,
-    ImageFiles,
-    scan_split,
     transforms,
 )
 from unshift.data.streamed import StreamedDomain, available_cpus, default_workers

@@ -23,7 +23,8 @@ from torch import Tensor
 from unshift.core.errors import DataError, RunDirError
 from unshift.core.files import RunDir
 from unshift.data.domains import Domain, TaskData
-from unshift.data.image_files import ImageFiles, image_extensions, images_below, transforms
+from unshift.data.image_files import ImageFiles, image_extensions, images_below
+from unshift.data.image_transforms import transforms
 from unshift.data.images import match_images
 from unshift.data.streamed import StreamedDomain, default_workers
 from unshift.data.tabular import load_features
