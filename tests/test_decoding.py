@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from torchvision.transforms.v2 import functional as F
 
-from unshift.data.decoding import _decode_direct, decode
+from unshift.data.decoding import _decode_direct, decode, torchcodec_decoder
 from unshift.data.image_files import ImageFiles
 from unshift.data.image_transforms import transforms
 from unshift.data.streamed import UnreadableSample
@@ -64,7 +64,8 @@ def test_every_kind_of_file_decodes_to_pillows_pixels(kind, channels, tmp_path):
     assert x.dtype == torch.uint8 and torch.equal(x, pillow(FILES[kind], channels))
 
 
-def test_torchvision_decodes_the_files_whose_conversion_it_does_as_pillow():
+def test_torchcodec_decodes_the_files_whose_conversion_it_does_as_pillow():
+    assert torchcodec_decoder() is not None, "the [vision] extra installs torchcodec"
     direct = {k for k, data in FILES.items() for c in (1, 3) if _decode_direct(data, c) is not None}
     assert direct == DIRECT
     # colour to grey is Pillow's luma, never libpng's or libjpeg's

@@ -103,7 +103,12 @@ class _Readers(Dataset):
         self.readers = readers
 
     def __getitems__(self, keys: list[tuple[int, int, int, int]]) -> list[tuple[int, Any]]:
-        return [(j, self.readers[j][(p, i, seed)]) for j, p, i, seed in keys]
+        # each reader reads its keys in one call (a batch at once where its dataset can)
+        return [
+            (j, item)
+            for j, reader in enumerate(self.readers)
+            for item in reader.__getitems__([key[1:] for key in keys if key[0] == j])
+        ]
 
 
 def _collate_streams(items: list[tuple[int, Any]], count: int) -> list[tuple]:
