@@ -4,6 +4,10 @@ kill -9, and Python datasets as tasks."""
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +21,13 @@ from unshift.data import Domain, PairedBatches, StreamedDomain, TaskData, from_d
 from unshift.data.image_files import ImageFiles, scan_split
 from unshift.data.image_transforms import transforms
 from unshift.data.sampling import LoaderStream
-from unshift.data.streamed import READER_NICENESS, batch_tensor, collate, read_ahead
+from unshift.data.streamed import (
+    ORPHAN_CHECK_S,
+    READER_NICENESS,
+    batch_tensor,
+    collate,
+    read_ahead,
+)
 from unshift.eval.metrics import evaluate
 
 from .test_trainer import kill_9_resume_and_compare
@@ -167,6 +177,47 @@ def test_reader_processes_run_at_lower_priority_than_training():
     [(x, _)] = list(domain.iter_batches(4))
     expected = min(19, os.nice(0) + READER_NICENESS)
     assert x.flatten().tolist() == [expected] * 4 and os.nice(0) < expected
+
+
+ORPHAN_SCRIPT = """
+import os, time
+import numpy as np
+from torch.utils.data import Dataset
+from unshift.data.streamed import read_ahead
+
+class Pid(Dataset):  # batches larger than a pipe holds, as image batches are
+    def __len__(self):
+        return 10**6
+
+    def __getitem__(self, i):
+        return np.full(300_000, os.getpid())
+
+loader = iter(read_ahead(Pid(), [[i] for i in range(10**6)], 2, lambda items: items[0]))
+print(*{int(next(loader)[0]) for _ in range(6)}, flush=True)
+time.sleep(120)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_reader_processes_exit_when_the_training_process_is_killed():
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN_SCRIPT], stdout=subprocess.PIPE, text=True
+    )
+    readers = [int(p) for p in proc.stdout.readline().split()]
+    assert len(readers) == 2 and all(_running(p) for p in readers)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 5 * ORPHAN_CHECK_S + 2
+    while any(_running(p) for p in readers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_running(p) for p in readers), "reader processes outlived training"
 
 
 def test_augmentation_is_the_same_with_any_number_of_workers_and_after_a_restart(folders):

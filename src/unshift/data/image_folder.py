@@ -105,14 +105,15 @@ def image_folder_task(cfg: ImageFolderConfig, seed: int) -> TaskData:
 
     def domain(path: str, role: str, training: bool) -> StreamedDomain:
         split = source_split if role == "source" else scan_split(path, role, classes, cfg.root)[0]
+        files = ImageFiles(split.files, cfg.channels, evaluate)
         return StreamedDomain(
-            ImageFiles(split.files, cfg.channels, evaluate),
+            files,
             None if split.labels is None else torch.tensor(split.labels),
             shape,
             name=f"{role} {Path(path).name}",
             num_workers=workers,
-            train_dataset=ImageFiles(split.files, cfg.channels, train) if training else None,
-            names=[str(f) for f in split.files],
+            train_dataset=files.with_transform(train) if training else None,
+            names=files.paths,
         )
 
     tests = {

@@ -23,8 +23,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import threading
+import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +54,9 @@ def available_cpus() -> int:
 
 READER_NICENESS = 19
 """How much lower than the training process's priority reader processes run (Unix ``nice``)."""
+
+ORPHAN_CHECK_S = 1.0
+"""How often (seconds) a reader process checks that the training process is still there."""
 
 
 def default_workers() -> int:
@@ -141,13 +146,26 @@ def collate(items: list[tuple[int, Any, Any]]) -> tuple[Any, np.ndarray, np.ndar
     return (x if x.dtype == torch.bfloat16 else x.numpy()), y, positions, skipped
 
 
-def _yield_cpu(worker_id: int) -> None:
-    """Run a reader process at lower priority (niceness +:data:`READER_NICENESS`): where CPUs
-    are few, it then uses the time the training process leaves instead of preempting its
-    threads, which spin while one of them waits (measured on 2 CPUs, DANN on PNG digits)."""
+def _start_reader(worker_id: int) -> None:
+    """Set up a reader process: it runs at lower priority (niceness +:data:`READER_NICENESS`):
+    where CPUs are few, it then uses the time the training process leaves instead of
+    preempting its threads, which spin while one of them waits (measured on 2 CPUs, DANN on
+    PNG digits); and it exits when the training process is gone (:func:`_exit_when_orphaned`)."""
     if hasattr(os, "nice"):
         with contextlib.suppress(OSError):  # not permitted here: stay as we are
             os.nice(READER_NICENESS)
+    watch = threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True)
+    watch.start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """Exit this process within :data:`ORPHAN_CHECK_S` of its parent's death. PyTorch's own
+    check ends a worker's loop, but the process then waits for its queue's feeder thread,
+    which blocks for ever writing to a pipe that its sibling readers keep open (seen after
+    kill -9 of a training process: its readers stayed, asleep, holding their memory)."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_S)
+    os._exit(0)
 
 
 def read_ahead(dataset: Dataset, keys: Iterable, num_workers: int, collate_fn: Any) -> DataLoader:
@@ -158,7 +176,7 @@ def read_ahead(dataset: Dataset, keys: Iterable, num_workers: int, collate_fn: A
         batch_sampler=keys,  # type: ignore[arg-type]
         collate_fn=collate_fn,
         num_workers=num_workers,
-        worker_init_fn=_yield_cpu,
+        worker_init_fn=_start_reader,
     )
 
 
@@ -189,7 +207,7 @@ class StreamedDomain:
     classes: list | None = None
     weights: Tensor | None = None
     rows: Tensor | None = None
-    names: list[str] | None = None
+    names: Sequence[str] | None = None
     skipped: list[str] = field(default_factory=list, compare=False, repr=False)
     """Messages of the samples skipped so far (unreadable), in the order met."""
 
