@@ -58,9 +58,9 @@ def _decode_direct(data: bytes, channels: int) -> Tensor | None:
         bit_depth, colour_type = data[24], data[25]  # IHDR, the first chunk
         if bit_depth > 8 or colour_type not in _PNG_DIRECT:
             return None
-        stored = _PNG_DIRECT[colour_type]
+        expected: tuple[int, ...] = (_PNG_DIRECT[colour_type],)
     elif data.startswith(_JPEG):
-        stored = None  # known after decoding: grey, colour, or CMYK (left to Pillow)
+        expected = (1, 3)  # grey or colour; CMYK (4) is left to Pillow
     else:
         return None
     decode_image = torchcodec_decoder()
@@ -70,9 +70,7 @@ def _decode_direct(data: bytes, channels: int) -> Tensor | None:
         x = decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode="UNCHANGED")
     except (RuntimeError, ValueError):
         return None
-    if x.dtype != torch.uint8 or x.shape[0] != (stored or x.shape[0]):
-        return None
-    if stored is None and x.shape[0] not in (1, 3):  # a CMYK JPEG
+    if x.dtype != torch.uint8 or x.shape[0] not in expected:
         return None
     colours = x[:3] if x.shape[0] in (3, 4) else x[:1]  # alpha dropped
     if len(colours) == channels:

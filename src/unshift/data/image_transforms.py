@@ -53,14 +53,17 @@ class ImageTransform:
             image = self.crop(image)
         elif self.resize is None:
             if tuple(image.shape[1:]) != (self.size, self.size):
-                # torchvision's resize of uint8 pixels, without its dispatch (a third of the time)
-                size = (self.size, self.size)
-                image = interpolate(image[None], size, mode="bilinear", antialias=True)[0]
+                image = self._to_size(image[None])[0]
         else:
             image = F.resize(image, [self.resize], antialias=True)
             if self.centre:
                 image = F.center_crop(image, [self.size, self.size])
         return image if self.random is None else self.random(image)
+
+    def _to_size(self, batch: Tensor) -> Tensor:
+        """``(B, C, H, W)`` → ``(B, C, S, S)``: torchvision's resize of uint8 pixels, without
+        its dispatch (a third of the time)."""
+        return interpolate(batch, (self.size, self.size), mode="bilinear", antialias=True)
 
     def many(self, images: list[Tensor]) -> list[Tensor]:
         """``[self(x) for x in images]``; a fixed-size resize is one call per group of images of
@@ -72,8 +75,7 @@ class ImageTransform:
             if tuple(x.shape[1:]) != (self.size, self.size):
                 groups.setdefault(tuple(x.shape), []).append(k)
         for ks in groups.values():
-            batch = torch.stack([images[k] for k in ks])
-            resized = interpolate(batch, (self.size, self.size), mode="bilinear", antialias=True)
+            resized = self._to_size(torch.stack([images[k] for k in ks]))
             for k, x in zip(ks, resized, strict=True):
                 out[k] = x
         return out
